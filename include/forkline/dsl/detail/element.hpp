@@ -1,0 +1,194 @@
+// What every pipeline element shares: its role (source, stage or sink), the one operator| that
+// composes elements into a forkline::pipeline, and the compile-time walk that carries the item
+// type from the source through each stage and stops at the first mistake with a sentence.
+#pragma once
+
+#include <forkline/codec/codec.hpp>
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/concat.hpp>
+#include <boost/hana/length.hpp>
+#include <boost/hana/transform.hpp>
+#include <boost/hana/tuple.hpp>
+#include <boost/hana/unpack.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace forkline {
+
+namespace detail {
+
+struct source_role {};
+struct stage_role {};
+struct sink_role {};
+
+/// Base of every element and pipeline; operator| is found through it by argument-dependent lookup.
+struct pipe_base;
+
+template <class E>
+concept element = std::derived_from<E, pipe_base> && requires { typename E::role; };
+template <class E>
+concept source_element = element<E> && std::same_as<typename E::role, source_role>;
+template <class E>
+concept stage_element = element<E> && std::same_as<typename E::role, stage_role>;
+template <class E>
+concept sink_element = element<E> && std::same_as<typename E::role, sink_role>;
+
+/// Marks "the types stopped flowing here": after the first error, later checks stay quiet.
+struct no_type {};
+
+}  // namespace detail
+
+/// A chain of elements joined with `|`: a source, stages, and a sink (each part optional, in that
+/// order). A chain without a source is a reusable stage: `auto clean = fl::map(trim) | fl::filter(nonempty);`.
+/// A pipeline is a value; nothing runs until fl::run, fl::stream or fl::plan gets it.
+template <class... Elems>
+class pipeline;
+
+namespace detail {
+
+template <class T>
+struct is_pipeline : std::false_type {};
+template <class... Es>
+struct is_pipeline<pipeline<Es...>> : std::true_type {};
+
+template <class T>
+concept pipeable = element<std::remove_cvref_t<T>> || is_pipeline<std::remove_cvref_t<T>>::value;
+
+/// The name an element shows in plans and errors ("map", or the one given with fl::named).
+template <class E>
+std::string name_of(const E& e) {
+    if constexpr (requires { e.name_; })
+        return e.name_;
+    else
+        return std::string(E::default_name);
+}
+
+/// The item type after element E when E receives In; runs E's own checks (static_asserts with
+/// sentences) and the boundary check, and yields no_type after the first failure.
+template <class E, class In>
+constexpr auto step() {
+    if constexpr (std::is_same_v<In, no_type>) {
+        return std::type_identity<no_type>{};
+    } else if constexpr (source_element<E>) {
+        static_assert(sizeof(E) == 0,
+                      "forkline: operator|: a source (from, iota, generate, read_lines) can only start a "
+                      "pipeline; it cannot follow another element");
+        return std::type_identity<no_type>{};
+    } else {
+        constexpr bool ok = E::template check<In>();
+        if constexpr (!ok) {
+            return std::type_identity<no_type>{};
+        } else if constexpr (sink_element<E>) {
+            return std::type_identity<no_type>{};  // nothing flows past a sink
+        } else {
+            using out = typename E::template output<In>;
+            static_assert(transferable<out>,
+                          "forkline: operator|: the items this stage passes on cannot cross a process "
+                          "boundary (a pointer, reference, string_view or span would dangle in another "
+                          "process; a type needs a forkline::codec); pass owning values such as "
+                          "std::string or std::vector instead");
+            if constexpr (!transferable<out>)
+                return std::type_identity<no_type>{};
+            else
+                return std::type_identity<out>{};
+        }
+    }
+}
+
+/// Carries the type through Es...; `type` is the item type after the last one.
+template <class In, class... Es>
+struct flow {
+    using type = In;
+};
+template <class In, class E, class... Es>
+struct flow<In, E, Es...> {
+    using type = typename flow<typename decltype(step<E, In>())::type, Es...>::type;
+};
+
+template <class... Es>
+constexpr bool sink_only_last() {
+    constexpr std::size_t n = sizeof...(Es);
+    std::size_t i = 0;
+    bool ok = true;
+    ((ok = ok && (!sink_element<Es> || i + 1 == n), ++i), ...);
+    return ok;
+}
+
+template <class First, class... Rest>
+constexpr bool check_elements() {
+    if constexpr (source_element<First>) {
+        static_assert(First::check());
+        return !std::is_same_v<typename flow<typename First::output, Rest...>::type, int&>;
+    } else {
+        return !std::is_same_v<typename flow<no_type, First, Rest...>::type, int&>;
+    }
+}
+
+/// Runs every compile-time check of a chain; instantiated by operator|, run, stream and plan.
+template <class... Es>
+constexpr bool check_chain() {
+    static_assert(sink_only_last<Es...>(),
+                  "forkline: operator|: a sink (to_vector, reduce, for_each, count, write_lines) must be "
+                  "the last element of a pipeline; nothing can follow it");
+    return check_elements<Es...>();
+}
+
+template <class... Es>
+pipeline<Es...> make_pipeline(boost::hana::tuple<Es...> elems);
+
+template <class T>
+auto as_tuple(T&& x);
+
+struct pipe_base {
+    /// Joins two elements or chains: `source | stage`, `stage | stage`, `stage | sink`, ...
+    /// Mistakes (mismatched item types, something after a sink, a source in the middle, items
+    /// that cannot cross a process boundary) are compile errors that name the call.
+    template <class A, class B>
+        requires pipeable<A> && pipeable<B>
+    friend auto operator|(A&& a, B&& b) {
+        return make_pipeline(boost::hana::concat(as_tuple(std::forward<A>(a)), as_tuple(std::forward<B>(b))));
+    }
+};
+
+}  // namespace detail
+
+template <class... Elems>
+class pipeline : public detail::pipe_base {
+public:
+    using elements = boost::hana::tuple<Elems...>;
+    static constexpr std::size_t size = sizeof...(Elems);
+
+    explicit pipeline(elements e) : elems_(std::move(e)) {}
+
+    const elements& stages() const& noexcept { return elems_; }
+    elements& stages() & noexcept { return elems_; }
+    elements&& stages() && noexcept { return std::move(elems_); }
+
+private:
+    elements elems_;
+};
+
+namespace detail {
+
+template <class T>
+auto as_tuple(T&& x) {
+    if constexpr (is_pipeline<std::remove_cvref_t<T>>::value)
+        return std::forward<T>(x).stages();
+    else
+        return boost::hana::make_tuple(std::forward<T>(x));
+}
+
+template <class... Es>
+pipeline<Es...> make_pipeline(boost::hana::tuple<Es...> elems) {
+    static_assert(check_chain<Es...>());
+    return pipeline<Es...>(std::move(elems));
+}
+
+}  // namespace detail
+}  // namespace forkline

@@ -1,0 +1,48 @@
+// fl::for_each(fn): a sink that calls fn(item) in the caller for every item.
+#pragma once
+
+#include <forkline/dsl/detail/element.hpp>
+
+#include <functional>
+
+namespace forkline {
+
+template <class Fn>
+struct for_each_sink : detail::pipe_base {
+    using role = detail::sink_role;
+    static constexpr std::string_view default_name = "for_each";
+
+    template <class In>
+    static constexpr bool check() {
+        constexpr bool ok = std::invocable<Fn&, In&&>;
+        static_assert(ok, "forkline::for_each(fn): fn cannot be called with the items of the element before it "
+                          "(their type is the 'In' of this check)");
+        return ok;
+    }
+    template <class In>
+    using result = void;
+
+    template <class In>
+    struct runner {
+        Fn& fn;
+        void push(In&& x) { std::invoke(fn, std::move(x)); }
+        void finish() {}
+    };
+    template <class In>
+    runner<In> make_runner() { return {fn_}; }
+
+    Fn fn_;
+};
+
+struct for_each_fn {
+    /// A sink that calls `fn(item)` for each item, in order, in the calling process (so fn may
+    /// touch the caller's variables). fl::run returns void.
+    /// Example: `fl::run(fl::iota(0, 3) | fl::for_each([](int i) { std::cout << i << '\n'; }))`.
+    /// Errors: an exception from fn ends the run as fl::stage_error("for_each").
+    template <class Fn>
+    for_each_sink<Fn> operator()(Fn fn) const { return {{}, std::move(fn)}; }
+};
+
+inline constexpr for_each_fn for_each{};
+
+}  // namespace forkline

@@ -1,0 +1,54 @@
+// fl::map(fn): a stage that sends fn(item) for every item.
+#pragma once
+
+#include <forkline/dsl/detail/element.hpp>
+
+#include <functional>
+
+namespace forkline {
+
+template <class Fn>
+struct map_stage : detail::pipe_base {
+    using role = detail::stage_role;
+    static constexpr std::string_view default_name = "map";
+
+    template <class In>
+    static constexpr bool check() {
+        static_assert(std::invocable<Fn&, In&&>,
+                      "forkline::map(fn): fn cannot be called with the items of the element before it "
+                      "(their type is the 'In' of this check)");
+        if constexpr (std::invocable<Fn&, In&&>) {
+            static_assert(!std::is_void_v<std::invoke_result_t<Fn&, In&&>>,
+                          "forkline::map(fn): fn returns void; use fl::for_each(fn) for side effects");
+            return !std::is_void_v<std::invoke_result_t<Fn&, In&&>>;
+        }
+        return false;
+    }
+    template <class In>
+    using output = std::remove_cvref_t<std::invoke_result_t<Fn&, In&&>>;
+
+    template <class In>
+    struct runner {
+        Fn& fn;
+        template <class Out>
+        void push(In&& x, Out& out) { out.push(std::invoke(fn, std::move(x))); }
+        template <class Out>
+        void finish(Out&) {}
+    };
+    template <class In>
+    runner<In> make_runner() { return {fn_}; }
+
+    Fn fn_;
+};
+
+struct map_fn {
+    /// A stage that sends `fn(item)` for each item, in order; fn runs in the stage's own process.
+    /// Example: `fl::iota(0, 3) | fl::map([](int i) { return i * i; })` sends 0, 1, 4.
+    /// Errors: an exception from fn ends the run as fl::stage_error naming this stage.
+    template <class Fn>
+    map_stage<Fn> operator()(Fn fn) const { return {{}, std::move(fn)}; }
+};
+
+inline constexpr map_fn map{};
+
+}  // namespace forkline

@@ -1,0 +1,345 @@
+// Single-producer single-consumer rings in shared memory: the edges between pipeline processes.
+// ring_control is the shared part (indices on their own cache lines, one waiter per side); the
+// producer and consumer objects hold each side's private cursor and a cached copy of the other
+// side's index, and publish in batches. slot_* carry trivially copyable items in fixed slots;
+// byte_* carry length-prefixed records of any size (records larger than half the ring stream
+// through it in pieces).
+#pragma once
+
+#include <forkline/ipc/waiter.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+#include <type_traits>
+#include <vector>
+
+namespace forkline::ipc {
+
+/// The shared half of a ring; placement-constructed in a shared region before the fork.
+struct ring_control {
+    alignas(64) std::atomic<std::uint64_t> head{0};  ///< written by the producer
+    std::atomic<std::uint32_t> closed{0};            ///< set once by the producer at end of stream
+    alignas(64) std::atomic<std::uint64_t> tail{0};  ///< written by the consumer
+    waiter readable;                                 ///< the consumer sleeps here
+    waiter writable;                                 ///< the producer sleeps here
+    std::uint64_t capacity = 0;                      ///< slots or bytes; a power of two
+
+    explicit ring_control(std::uint64_t cap) : capacity(cap) {}
+
+    /// Wakes both sides, whatever they wait for (abort, teardown).
+    void wake_all() noexcept {
+        readable.wake_all();
+        writable.wake_all();
+    }
+};
+
+/// Rounds up to a power of two (at least 1).
+constexpr std::uint64_t ring_round_capacity(std::uint64_t n) noexcept { return std::bit_ceil(std::max<std::uint64_t>(n, 1)); }
+
+/// Bookkeeping shared by both producer kinds: free space, batching, waiting, closing.
+class producer_cursor {
+public:
+    producer_cursor(ring_control& c, const wait_policy& p) noexcept
+        : c_(&c), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)) {}
+    producer_cursor(const producer_cursor&) = delete;
+    producer_cursor& operator=(const producer_cursor&) = delete;
+
+    /// Makes what was written visible to the consumer now (and wakes it if it sleeps).
+    void flush(bool urgent = true) noexcept {
+        if (urgent) signalled_ = head_;
+        if (head_ == published_) return;
+        c_->head.store(head_, std::memory_order_release);
+        published_ = head_;
+        c_->readable.notify(urgent);
+    }
+    /// Ends the stream: flushes, then tells the consumer nothing more will come.
+    void close() noexcept {
+        flush();
+        c_->closed.store(1, std::memory_order_release);
+        c_->readable.notify();
+    }
+    const wait_policy& policy() const noexcept { return *policy_; }
+    void set_policy(const wait_policy& p) noexcept { policy_ = &p; }
+
+protected:
+    std::uint64_t free_space() const noexcept { return cap_ - (head_ - tail_cache_); }
+
+    /// Blocks until n units are free.
+    void reserve(std::uint64_t n) {
+        if (free_space() >= n) [[likely]] return;
+        check_abort(*policy_);
+        tail_cache_ = c_->tail.load(std::memory_order_acquire);
+        if (free_space() >= n) return;
+        flush();
+        c_->writable.wait(
+            [&] {
+                tail_cache_ = c_->tail.load(std::memory_order_acquire);
+                return free_space() >= n;
+            },
+            *policy_);
+    }
+    /// Counts n units as written; publishes a full batch, or at once when the consumer sleeps.
+    void advance(std::uint64_t n) noexcept {
+        head_ += n;
+        if (head_ - signalled_ >= batch_)
+            flush(true);
+        else if (c_->readable.sleeping.load(std::memory_order_relaxed))
+            flush(false);
+    }
+
+    ring_control* c_;
+    const wait_policy* policy_;
+    std::uint64_t cap_, mask_, batch_;
+    std::uint64_t head_ = 0, published_ = 0, tail_cache_ = 0;
+    std::uint64_t signalled_ = 0;  ///< head at the last urgent flush: batches count from here
+};
+
+/// Bookkeeping shared by both consumer kinds.
+class consumer_cursor {
+public:
+    consumer_cursor(ring_control& c, const wait_policy& p) noexcept
+        : c_(&c), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)) {}
+    consumer_cursor(const consumer_cursor&) = delete;
+    consumer_cursor& operator=(const consumer_cursor&) = delete;
+
+    /// Hands consumed space back to the producer now (and wakes it if it sleeps).
+    void release(bool urgent = true) noexcept {
+        if (urgent) signalled_ = tail_;
+        if (tail_ == released_) return;
+        c_->tail.store(tail_, std::memory_order_release);
+        released_ = tail_;
+        c_->writable.notify(urgent);
+    }
+    const wait_policy& policy() const noexcept { return *policy_; }
+    void set_policy(const wait_policy& p) noexcept { policy_ = &p; }
+
+protected:
+    std::uint64_t available() const noexcept { return head_cache_ - tail_; }
+
+    /// Blocks until n units are readable; false when the stream closed with fewer left.
+    bool fill(std::uint64_t n) {
+        if (available() >= n) [[likely]] return true;
+        check_abort(*policy_);
+        head_cache_ = c_->head.load(std::memory_order_acquire);
+        if (available() >= n) return true;
+        release();
+        c_->readable.wait(
+            [&] {
+                head_cache_ = c_->head.load(std::memory_order_acquire);
+                if (available() >= n) return true;
+                if (!c_->closed.load(std::memory_order_acquire)) return false;
+                head_cache_ = c_->head.load(std::memory_order_acquire);
+                return true;
+            },
+            *policy_);
+        return available() >= n;
+    }
+    void advance(std::uint64_t n) noexcept {
+        tail_ += n;
+        if (tail_ - signalled_ >= batch_)
+            release(true);
+        else if (c_->writable.sleeping.load(std::memory_order_relaxed))
+            release(false);
+    }
+
+    ring_control* c_;
+    const wait_policy* policy_;
+    std::uint64_t cap_, mask_, batch_;
+    std::uint64_t tail_ = 0, released_ = 0, head_cache_ = 0;
+    std::uint64_t signalled_ = 0;  ///< tail at the last urgent release: batches count from here
+};
+
+/// Producer side of a ring of fixed slots.
+template <class T>
+class slot_producer : public producer_cursor {
+    static_assert(std::is_trivially_copyable_v<T>, "forkline::ipc::slot_producer<T>: T must be trivially copyable");
+
+public:
+    slot_producer(ring_control& c, void* slots, const wait_policy& p) noexcept
+        : producer_cursor(c, p), slots_(static_cast<T*>(slots)) {}
+
+    void push(const T& v) {
+        reserve(1);
+        slots_[head_ & mask_] = v;
+        advance(1);
+    }
+    /// Contiguous free slots (at least one, waiting if needed); fill some, then commit(n).
+    std::span<T> claim() {
+        reserve(1);
+        std::uint64_t pos = head_ & mask_;
+        return {slots_ + pos, static_cast<std::size_t>(std::min(free_space(), cap_ - pos))};
+    }
+    void commit(std::size_t n) noexcept { advance(n); }
+
+private:
+    T* slots_;
+};
+
+/// Consumer side of a ring of fixed slots.
+template <class T>
+class slot_consumer : public consumer_cursor {
+public:
+    slot_consumer(ring_control& c, const void* slots, const wait_policy& p) noexcept
+        : consumer_cursor(c, p), slots_(static_cast<const T*>(slots)) {}
+
+    /// Takes the next item; false at end of stream.
+    bool pop(T& out) {
+        if (!fill(1)) return false;
+        out = slots_[tail_ & mask_];
+        advance(1);
+        return true;
+    }
+    /// Contiguous readable slots (empty at end of stream); use some, then consume(n).
+    std::span<const T> peek() {
+        if (!fill(1)) return {};
+        std::uint64_t pos = tail_ & mask_;
+        return {slots_ + pos, static_cast<std::size_t>(std::min(available(), cap_ - pos))};
+    }
+    void consume(std::size_t n) noexcept { advance(n); }
+
+private:
+    const T* slots_;
+};
+
+/// Bad bytes in a byte ring: a header that cannot be, or a stream that ends inside a record.
+class ring_corrupt : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+namespace byte_record {
+inline constexpr std::uint64_t skip = 1ull << 63;      ///< rest of the ring is padding
+inline constexpr std::uint64_t streamed = 1ull << 62;  ///< payload follows in pieces
+inline constexpr std::uint64_t length_mask = (1ull << 40) - 1;
+inline constexpr std::uint64_t header = 8;
+constexpr std::uint64_t padded(std::uint64_t n) noexcept { return (n + 7) & ~std::uint64_t{7}; }
+}  // namespace byte_record
+
+/// Producer side of a byte ring: each record is an 8-byte header and its payload, 8-aligned.
+class byte_producer : public producer_cursor {
+public:
+    byte_producer(ring_control& c, void* data, const wait_policy& p) noexcept
+        : producer_cursor(c, p), data_(static_cast<std::byte*>(data)) {}
+
+    /// Writes one record of `len` bytes; `fill(std::byte* dst)` writes exactly that many.
+    template <class Fill>
+    void write(std::uint64_t len, Fill&& fill) {
+        using namespace byte_record;
+        if (len > length_mask) throw std::length_error("forkline: an item encodes to more than 1 TiB");
+        std::uint64_t total = header + padded(len);
+        if (total > cap_ / 2) {
+            scratch_.resize(len);
+            fill(scratch_.data());
+            write_streamed(scratch_.data(), len);
+            return;
+        }
+        std::uint64_t pos = head_ & mask_;
+        std::uint64_t room = cap_ - pos;
+        if (room < total) {  // pad to the end so the record stays contiguous
+            reserve(room + total);
+            put_header(pos, skip);
+            head_ += room;
+            pos = 0;
+        } else {
+            reserve(total);
+        }
+        put_header(pos, len);
+        fill(data_ + pos + header);
+        advance(total);
+    }
+
+private:
+    void put_header(std::uint64_t pos, std::uint64_t h) noexcept { std::memcpy(data_ + pos, &h, sizeof h); }
+    void write_streamed(const std::byte* src, std::uint64_t len);
+
+    std::byte* data_;
+    std::vector<std::byte> scratch_;
+};
+
+inline void byte_producer::write_streamed(const std::byte* src, std::uint64_t len) {
+    using namespace byte_record;
+    reserve(header);
+    put_header(head_ & mask_, len | streamed);
+    advance(header);
+    for (std::uint64_t done = 0; done < len;) {
+        reserve(1);
+        std::uint64_t pos = head_ & mask_;
+        std::uint64_t n = std::min({len - done, free_space(), cap_ - pos});
+        std::memcpy(data_ + pos, src + done, n);
+        done += n;
+        advance(n);
+        flush();
+    }
+    std::uint64_t pad = padded(len) - len;
+    reserve(pad);
+    advance(pad);
+}
+
+/// Consumer side of a byte ring.
+class byte_consumer : public consumer_cursor {
+public:
+    byte_consumer(ring_control& c, const void* data, const wait_policy& p) noexcept
+        : consumer_cursor(c, p), data_(static_cast<const std::byte*>(data)) {}
+
+    /// Reads the next record and calls `use(const std::byte*, std::size_t)` on its payload (valid
+    /// only during the call); false at end of stream. Throws ring_corrupt on impossible bytes.
+    template <class Use>
+    bool read(Use&& use) {
+        using namespace byte_record;
+        for (;;) {
+            if (!fill(header)) {
+                if (available() != 0) throw ring_corrupt("forkline: byte ring ended inside a record header");
+                return false;
+            }
+            std::uint64_t pos = tail_ & mask_;
+            std::uint64_t h;
+            std::memcpy(&h, data_ + pos, sizeof h);
+            if (h == skip) {
+                advance(cap_ - pos);
+                continue;
+            }
+            std::uint64_t len = h & length_mask;
+            if (h & streamed) {
+                if ((h & ~(streamed | length_mask)) != 0) throw ring_corrupt("forkline: byte ring holds a bad record header");
+                advance(header);
+                read_streamed(len);
+                use(static_cast<const std::byte*>(scratch_.data()), static_cast<std::size_t>(len));
+                return true;
+            }
+            std::uint64_t total = header + padded(len);
+            if (h != len || total > cap_ / 2 || pos + total > cap_)
+                throw ring_corrupt("forkline: byte ring holds a bad record header");
+            if (!fill(total)) throw ring_corrupt("forkline: byte ring ended inside a record");
+            use(data_ + pos + header, static_cast<std::size_t>(len));
+            advance(total);
+            return true;
+        }
+    }
+
+private:
+    void read_streamed(std::uint64_t len) {
+        scratch_.resize(len);
+        for (std::uint64_t done = 0; done < len;) {
+            if (!fill(1)) throw ring_corrupt("forkline: byte ring ended inside a record");
+            std::uint64_t pos = tail_ & mask_;
+            std::uint64_t n = std::min({len - done, available(), cap_ - pos});
+            std::memcpy(scratch_.data() + done, data_ + pos, n);
+            done += n;
+            advance(n);
+        }
+        std::uint64_t pad = byte_record::padded(len) - len;
+        if (pad && !fill(pad)) throw ring_corrupt("forkline: byte ring ended inside a record");
+        advance(pad);
+    }
+
+    const std::byte* data_;
+    std::vector<std::byte> scratch_;
+};
+
+}  // namespace forkline::ipc

@@ -1,0 +1,114 @@
+// Process-shared waiting: spin briefly, then sleep on a futex after announcing it.
+// A waiter lives in shared memory; the side that makes progress calls notify(), which costs
+// one load unless somebody is asleep, so the fast path makes no system call.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace forkline::ipc {
+
+/// Thrown out of a wait when the run was aborted (an error elsewhere, or a teardown).
+/// Caught by forkline's own process bodies; user code never needs to name it.
+struct aborted {};
+
+/// Sleeps on `word` while it still equals `expected`, at most `timeout_ms` (negative: no limit).
+/// Returns false on timeout. Works across processes (the word must be in shared memory).
+bool futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected, int timeout_ms) noexcept;
+
+/// Wakes up to `count` sleepers on `word`.
+void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept;
+
+/// What a wait needs to know besides its condition: where the abort flag is, how long to spin,
+/// and what to do before sleeping (flush what this process holds) or after a timed wake-up
+/// (the supervisor's check on its children). Lives in the waiting process, not in shared memory.
+struct wait_policy {
+    const std::atomic<std::uint32_t>* abort = nullptr;
+    std::uint32_t spin = 4096;      ///< polls before sleeping; 0 when processes outnumber cores
+    int sleep_ms = 1000;            ///< a sleeper re-checks the abort flag at least this often
+    void (*before_sleep)(void*) = nullptr;
+    void* before_sleep_arg = nullptr;
+    void (*on_timeout)(void*) = nullptr;  ///< may throw aborted
+    void* on_timeout_arg = nullptr;
+};
+
+/// Throws aborted when the run was aborted. Rings check it whenever a side runs out of cached
+/// room or items (once a batch), so even a process that never has to wait notices an abort.
+inline void check_abort(const wait_policy& p) {
+    if (p.abort && p.abort->load(std::memory_order_relaxed)) throw aborted{};
+}
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
+/// One sleeping side of a ring. `sleeping` says someone announced a sleep, and how deeply;
+/// `seq` is the futex word.
+///
+/// A sleeper first sleeps *lightly*: at most a millisecond, and the other side wakes it only for
+/// a full batch or the end of the stream (it publishes what it has either way, so the light
+/// sleeper finds it when it wakes). A sleeper that found nothing after a light sleep sleeps
+/// *deeply*, and the first item wakes it. So a stage fed slowly wakes about a thousand times a
+/// second at most, however many items arrive, and an idle one wakes on the first item.
+struct alignas(64) waiter {
+    static constexpr std::uint32_t awake = 0, deep = 1, light = 2;
+    static constexpr int light_sleep_ms = 1;
+
+    std::atomic<std::uint32_t> seq{0};
+    std::atomic<std::uint32_t> sleeping{awake};
+
+    /// Called by the side that made progress, after publishing it. `urgent`: a full batch, the
+    /// end of the stream, or the caller is about to wait itself; anything else only wakes a deep
+    /// sleeper.
+    void notify(bool urgent = true) noexcept {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        std::uint32_t s = sleeping.load(std::memory_order_relaxed);
+        if ((s == deep || (s == light && urgent)) && sleeping.exchange(awake, std::memory_order_relaxed) != awake) {
+            seq.fetch_add(1, std::memory_order_release);
+            futex_wake(seq, 1);
+        }
+    }
+
+    /// Wakes a sleeper unconditionally (abort, teardown).
+    void wake_all() noexcept {
+        sleeping.store(awake, std::memory_order_relaxed);
+        seq.fetch_add(1, std::memory_order_release);
+        futex_wake(seq, 1 << 30);
+    }
+
+    /// Waits until `ready()` holds; throws aborted when the run is aborted meanwhile.
+    template <class Ready>
+    void wait(Ready&& ready, const wait_policy& policy) {
+        for (std::uint32_t i = 0; i < policy.spin; ++i) {
+            if (ready()) return;
+            cpu_relax();
+        }
+        check_abort(policy);
+        if (policy.before_sleep) policy.before_sleep(policy.before_sleep_arg);
+        for (std::uint32_t depth = light;; depth = deep) {
+            // The order matters: read seq, announce, re-check. A notifier that saw the
+            // announcement bumps seq after we read it, so the futex call returns at once.
+            std::uint32_t s = seq.load(std::memory_order_acquire);
+            sleeping.store(depth, std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+            if (ready()) {
+                sleeping.store(awake, std::memory_order_relaxed);
+                return;
+            }
+            check_abort(policy);
+            bool woken = futex_wait(seq, s, depth == light ? light_sleep_ms : policy.sleep_ms);
+            if (ready()) {
+                sleeping.store(awake, std::memory_order_relaxed);
+                return;
+            }
+            if (!woken && depth == deep && policy.on_timeout) policy.on_timeout(policy.on_timeout_arg);
+            check_abort(policy);
+        }
+    }
+};
+
+}  // namespace forkline::ipc

@@ -1,0 +1,83 @@
+// Typed ends of a ring: items that are trivially transferable travel in fixed slots, everything
+// else is encoded by the codec into length-prefixed records of a byte ring.
+#pragma once
+
+#include <forkline/codec/codec.hpp>
+#include <forkline/ipc/ring.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace forkline::detail {
+
+template <class T, bool Slots = trivially_transferable<T>>
+class channel_writer;
+
+template <class T>
+class channel_writer<T, true> : public ipc::slot_producer<T> {
+public:
+    using ipc::slot_producer<T>::slot_producer;
+};
+
+template <class T>
+class channel_writer<T, false> : public ipc::byte_producer {
+public:
+    using ipc::byte_producer::byte_producer;
+    void push(const T& v) {
+        write(encoded_size(v), [&](std::byte* out) { encode(v, out); });
+    }
+};
+
+template <class T, bool Slots = trivially_transferable<T>>
+class channel_reader;
+
+template <class T>
+class channel_reader<T, true> : public ipc::slot_consumer<T> {
+    using base = ipc::slot_consumer<T>;
+
+public:
+    using base::base;
+
+    /// Calls f(T&&) for the next item; false at end of stream.
+    template <class F>
+    bool next(F&& f) {
+        T v;
+        if (!base::pop(v)) return false;
+        f(std::move(v));
+        return true;
+    }
+    /// Calls f(T&&) for every item until the end of the stream, a slice at a time so the
+    /// producer gets room back while we work.
+    template <class F>
+    void drain(F&& f) {
+        const std::size_t slice = std::max<std::uint64_t>(this->batch_, 1);
+        for (;;) {
+            auto s = base::peek();
+            if (s.empty()) return;
+            std::size_t n = std::min(s.size(), slice);
+            for (std::size_t i = 0; i < n; ++i) {
+                T v = s[i];
+                f(std::move(v));
+            }
+            base::consume(n);
+        }
+    }
+};
+
+template <class T>
+class channel_reader<T, false> : public ipc::byte_consumer {
+public:
+    using ipc::byte_consumer::byte_consumer;
+
+    template <class F>
+    bool next(F&& f) {
+        return read([&](const std::byte* p, std::size_t n) { f(decode<T>(p, n)); });
+    }
+    template <class F>
+    void drain(F&& f) {
+        while (next(f)) {
+        }
+    }
+};
+
+}  // namespace forkline::detail

@@ -1,0 +1,70 @@
+// The supervisor of one run: lays out the shared region (control block, rings), forks one process
+// per process group, watches them, and turns the first failure into fl::stage_error or
+// fl::stage_crashed once every process has stopped. All of it is compiled in src/run.
+#pragma once
+
+#include <forkline/ipc/ring.hpp>
+#include <forkline/ipc/region.hpp>
+#include <forkline/plan/plan.hpp>
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <vector>
+
+namespace forkline::detail {
+
+struct control_block;
+
+class supervisor {
+public:
+    explicit supervisor(pipeline_plan plan);
+    supervisor(const supervisor&) = delete;
+    supervisor& operator=(const supervisor&) = delete;
+    /// Stops whatever still runs (abort, then SIGKILL after a grace period) and reaps it. Never throws.
+    ~supervisor();
+
+    const pipeline_plan& plan() const noexcept { return plan_; }
+    ipc::ring_control& ring(std::size_t edge) const noexcept { return *rings_[edge]; }
+    void* ring_data(std::size_t edge) const noexcept { return data_[edge]; }
+
+    /// The waiting policy of a process group's rings; the caller's one also watches the children.
+    ipc::wait_policy child_policy() const noexcept;
+    ipc::wait_policy caller_policy() noexcept;
+
+    /// Forks the process of group g, which calls body(arg) and exits.
+    void start(std::size_t group, void (*body)(void*), void* arg);
+
+    /// Ends the run in the caller. With no error and no abort: reaps every process and throws if
+    /// one of them failed. With `caller_error` (the caller's own stage threw) or after an abort
+    /// (a caller's wait threw ipc::aborted): stops everything and throws the run's first failure
+    /// as stage_error or stage_crashed.
+    void finish(std::exception_ptr caller_error = nullptr, std::size_t caller_stage = 0);
+
+    /// Stops everything without throwing (a stream abandoned early).
+    void cancel() noexcept;
+
+private:
+    struct child {
+        pid_t pid;
+        std::size_t group;
+        bool reaped = false;
+    };
+    void poll_children();
+    void reaped(child& c, int status);
+    void teardown() noexcept;
+    [[noreturn]] void throw_recorded();
+    static void on_caller_timeout(void* self);
+
+    pipeline_plan plan_;
+    ipc::shared_region region_;
+    control_block* control_ = nullptr;
+    std::atomic<std::uint32_t>* states_ = nullptr;  ///< one per process group, in the region
+    std::vector<ipc::ring_control*> rings_;
+    std::vector<void*> data_;
+    std::vector<child> children_;
+};
+
+}  // namespace forkline::detail

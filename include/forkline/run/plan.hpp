@@ -1,0 +1,33 @@
+// fl::plan(pipeline[, options]): what fl::run would do, without running anything.
+#pragma once
+
+#include <forkline/run/detail/entry.hpp>
+
+namespace forkline {
+
+namespace detail {
+template <class... Es>
+pipeline_plan plan_chain(const pipeline<Es...>& p, const options& opts) {
+    return make_plan(execution<Es...>::infos(p), opts);
+}
+}  // namespace detail
+
+struct plan_fn {
+    /// The plan fl::run (or fl::stream, for a pipeline without a sink) would follow: processes,
+    /// item types, rings. Example: `std::cout << fl::plan(pipeline).describe();`
+    template <class P>
+        requires detail::pipeable<P>
+    pipeline_plan operator()(P&& p, const options& opts = {}) const {
+        auto chain = detail::to_pipeline(std::forward<P>(p));
+        static_assert(detail::chain_traits<decltype(chain)>::sourced,
+                      "forkline::plan(pipeline): the pipeline has no source; start it with fl::from, fl::iota, "
+                      "fl::generate or fl::read_lines");
+        if constexpr (detail::chain_traits<decltype(chain)>::sourced)
+            return detail::plan_chain(chain, opts);
+        return {};
+    }
+};
+
+inline constexpr plan_fn plan{};
+
+}  // namespace forkline

@@ -1,0 +1,137 @@
+// fl::stream(pipeline[, options]): a pipeline without a sink, read as an input range in the caller.
+#pragma once
+
+#include <forkline/run/detail/entry.hpp>
+#include <forkline/run/errors.hpp>
+
+#include <iterator>
+#include <memory>
+#include <optional>
+
+namespace forkline {
+
+/// The items of a running pipeline, in order, as a single-pass input range (works with range-for,
+/// std::ranges and range-v3). Move-only. Destroying it before the end stops the pipeline's
+/// processes and reaps them.
+template <class T>
+class stream_range {
+public:
+    /// What a running pipeline offers the range (one per stream; see fl::stream).
+    struct source {
+        virtual ~source() = default;
+        /// Puts the next item in `slot`; false at the end. Throws stage_error / stage_crashed.
+        virtual bool next(std::optional<T>& slot) = 0;
+    };
+
+    class iterator {
+    public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using iterator_concept = std::input_iterator_tag;
+
+        iterator() = default;
+        explicit iterator(stream_range* r) noexcept : r_(r) {}
+        T& operator*() const { return *r_->current_; }
+        T* operator->() const { return &*r_->current_; }
+        iterator& operator++() {
+            r_->advance();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& i, std::default_sentinel_t) noexcept { return i.at_end(); }
+
+    private:
+        bool at_end() const noexcept { return !r_ || r_->done(); }
+        stream_range* r_ = nullptr;
+    };
+
+    explicit stream_range(std::unique_ptr<source> s) : source_(std::move(s)) {}
+
+    /// Starts reading: the first call fetches the first item (so it may throw).
+    iterator begin() {
+        if (!started_) {
+            started_ = true;
+            advance();
+        }
+        return iterator(this);
+    }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    bool done() const noexcept { return !current_; }
+    void advance() {
+        current_.reset();
+        if (source_ && !source_->next(current_)) {
+            current_.reset();
+            source_.reset();  // the run is over: its processes are reaped
+        }
+    }
+
+    std::unique_ptr<source> source_;
+    std::optional<T> current_;
+    bool started_ = false;
+};
+
+namespace detail {
+
+template <class... Es>
+class stream_source final : public stream_range<typename execution<Es...>::last_t>::source {
+    using exec = execution<Es...>;
+    using T = typename exec::last_t;
+
+public:
+    stream_source(pipeline<Es...> p, const options& opts)
+        : p_(std::move(p)), ex_(p_, opts), policy_(ex_.sup().caller_policy()), in_(ex_.caller_input(policy_)) {
+        ex_.start();
+    }
+
+    bool next(std::optional<T>& slot) override {
+        std::exception_ptr error;
+        try {
+            if (in_.next([&](T&& x) { slot.emplace(std::move(x)); })) return true;
+        } catch (const ipc::aborted&) {
+        } catch (...) {
+            error = std::current_exception();
+        }
+        ex_.sup().finish(error, exec::n);
+        return false;
+    }
+
+private:
+    pipeline<Es...> p_;
+    exec ex_;
+    ipc::wait_policy policy_;
+    channel_reader<T> in_;
+};
+
+template <class... Es>
+auto stream_chain(pipeline<Es...>&& p, const options& opts) {
+    using T = typename execution<Es...>::last_t;
+    return stream_range<T>(std::make_unique<stream_source<Es...>>(std::move(p), opts));
+}
+
+}  // namespace detail
+
+struct stream_fn {
+    /// Starts a pipeline without a sink and returns its items as an input range read in the
+    /// calling process. The processes start at once and stop when the range ends or is destroyed.
+    /// Example: `for (const std::string& w : fl::stream(fl::read_lines(path) | fl::flat_map(words))) ...`
+    /// Errors: fl::stage_error / fl::stage_crashed are thrown from the range's begin() or ++ once
+    /// every process has stopped.
+    template <class P>
+        requires detail::pipeable<P>
+    auto operator()(P&& p, const options& opts = {}) const {
+        auto chain = detail::to_pipeline(std::forward<P>(p));
+        using traits = detail::chain_traits<decltype(chain)>;
+        static_assert(traits::sourced,
+                      "forkline::stream(pipeline): the pipeline has no source; start it with fl::from, fl::iota, "
+                      "fl::generate or fl::read_lines");
+        static_assert(!traits::sunk,
+                      "forkline::stream(pipeline): the pipeline ends with a sink; use fl::run for it, or drop the sink");
+        if constexpr (traits::sourced && !traits::sunk) return detail::stream_chain(std::move(chain), opts);
+    }
+};
+
+inline constexpr stream_fn stream{};
+
+}  // namespace forkline

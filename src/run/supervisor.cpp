@@ -1,0 +1,246 @@
+// The supervisor: region layout, fork, child bookkeeping, error recording and teardown.
+#include <forkline/run/detail/supervisor.hpp>
+#include <forkline/run/errors.hpp>
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <new>
+#include <system_error>
+#include <thread>
+
+namespace forkline::detail {
+
+namespace {
+
+enum group_state : std::uint32_t { running = 0, done = 1, failed = 2, aborted = 3 };
+enum error_kind : std::uint32_t { exception = 1, crash = 2 };
+
+constexpr std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
+
+/// How long stopped processes get to leave on their own before SIGKILL.
+constexpr auto grace = std::chrono::seconds(1);
+/// How often the caller, while it waits for items, checks that its children still live.
+constexpr int caller_watch_ms = 20;
+
+}  // namespace
+
+/// The shared control block at the start of the region.
+struct control_block {
+    std::atomic<std::uint32_t> abort{0};
+    std::atomic<std::uint32_t> error_claimed{0};
+    std::uint32_t error_kind = 0;
+    std::uint32_t error_stage = 0;
+    std::int32_t error_pid = 0, error_signal = 0, error_code = 0;
+    char error_message[4096] = {};
+    std::size_t ring_count = 0;
+
+    /// Records the first failure of the run (later ones lose) and stops every process.
+    void fail(std::uint32_t kind, std::size_t stage, const char* message, int pid, int sig, int code,
+              ipc::ring_control* const* rings) noexcept {
+        if (error_claimed.exchange(1, std::memory_order_acq_rel) == 0) {
+            error_kind = kind;
+            error_stage = static_cast<std::uint32_t>(stage);
+            error_pid = pid;
+            error_signal = sig;
+            error_code = code;
+            std::snprintf(error_message, sizeof error_message, "%s", message);
+        }
+        stop(rings);
+    }
+    void stop(ipc::ring_control* const* rings) noexcept {
+        abort.store(1, std::memory_order_seq_cst);
+        for (std::size_t i = 0; i < ring_count; ++i) rings[i]->wake_all();
+    }
+};
+
+supervisor::supervisor(pipeline_plan plan) : plan_(std::move(plan)) {
+    const auto& groups = plan_.groups();
+    const auto& edges = plan_.edges();
+    std::size_t states_at = align_up(sizeof(control_block), 64);
+    std::size_t size = align_up(states_at + groups.size() * sizeof(std::atomic<std::uint32_t>), 64);
+    std::vector<std::size_t> ring_at, data_at;
+    for (const auto& e : edges) {
+        ring_at.push_back(size);
+        size = align_up(size + sizeof(ipc::ring_control), 64);
+        data_at.push_back(size);
+        size = align_up(size + e.bytes(), 64);
+    }
+    region_ = ipc::shared_region(size);
+    control_ = new (region_.data()) control_block;
+    states_ = reinterpret_cast<std::atomic<std::uint32_t>*>(region_.data() + states_at);
+    for (std::size_t g = 0; g < groups.size(); ++g) new (&states_[g]) std::atomic<std::uint32_t>(running);
+    for (std::size_t i = 0; i < edges.size(); ++i) {
+        rings_.push_back(new (region_.data() + ring_at[i]) ipc::ring_control(edges[i].capacity));
+        data_.push_back(region_.data() + data_at[i]);
+    }
+    control_->ring_count = rings_.size();
+}
+
+supervisor::~supervisor() { teardown(); }
+
+ipc::wait_policy supervisor::child_policy() const noexcept {
+    ipc::wait_policy p;
+    p.abort = &control_->abort;
+    p.spin = plan_.spin();
+    return p;
+}
+
+ipc::wait_policy supervisor::caller_policy() noexcept {
+    ipc::wait_policy p = child_policy();
+    p.sleep_ms = caller_watch_ms;
+    p.on_timeout = &supervisor::on_caller_timeout;
+    p.on_timeout_arg = this;
+    return p;
+}
+
+void supervisor::on_caller_timeout(void* self) { static_cast<supervisor*>(self)->poll_children(); }
+
+namespace {
+
+void flush_standard_streams() noexcept {
+    try {
+        std::cout.flush();
+        std::cerr.flush();
+        std::clog.flush();
+    } catch (...) {
+    }
+    std::fflush(nullptr);
+}
+
+[[noreturn]] void child_main(control_block* control, std::atomic<std::uint32_t>* states,
+                             ipc::ring_control* const* rings, std::size_t group,
+                             std::size_t first_stage, const std::string& name, pid_t parent, void (*body)(void*),
+                             void* arg) {
+    // Die with the caller, even if it is killed before it can stop us.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(0);
+    // Ctrl-C stops workers even when the caller handles SIGINT itself.
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    std::string title = "fl:" + name;
+    ::prctl(PR_SET_NAME, title.c_str());
+
+    std::uint32_t state = done;
+    try {
+        body(arg);
+    } catch (const ipc::aborted&) {
+        state = aborted;
+    } catch (const std::exception& e) {
+        state = failed;
+        control->fail(exception, first_stage, e.what(), 0, 0, 0, rings);
+    } catch (...) {
+        state = failed;
+        control->fail(exception, first_stage, "an exception not derived from std::exception", 0, 0, 0, rings);
+    }
+    states[group].store(state, std::memory_order_release);
+    flush_standard_streams();
+    ::_exit(0);
+}
+
+}  // namespace
+
+void supervisor::start(std::size_t group, void (*body)(void*), void* arg) {
+    // Buffered output would otherwise be written twice, once by each process.
+    flush_standard_streams();
+    std::size_t first = plan_.groups()[group].stages.front();
+    pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "forkline: fork failed");
+    if (pid == 0) child_main(control_, states_, rings_.data(), group, first, plan_.stages()[first].name, parent, body, arg);
+    children_.push_back({pid, group});
+}
+
+void supervisor::reaped(child& c, int status) {
+    c.reaped = true;
+    std::uint32_t state = states_[c.group].load(std::memory_order_acquire);
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && state != running;
+    if (clean || state == failed || state == aborted) return;
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::size_t stage = plan_.groups()[c.group].stages.front();
+    control_->fail(crash, stage, "", static_cast<int>(c.pid), sig, code, rings_.data());
+}
+
+void supervisor::poll_children() {
+    for (auto& c : children_) {
+        if (c.reaped) continue;
+        int status = 0;
+        pid_t r = ::waitpid(c.pid, &status, WNOHANG);
+        if (r == c.pid) reaped(c, status);
+    }
+}
+
+void supervisor::teardown() noexcept {
+    if (std::all_of(children_.begin(), children_.end(), [](const child& c) { return c.reaped; })) return;
+    control_->stop(rings_.data());
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    auto pause = std::chrono::microseconds(100);
+    for (;;) {
+        poll_children();
+        bool left = std::any_of(children_.begin(), children_.end(), [](const child& c) { return !c.reaped; });
+        if (!left) return;
+        if (std::chrono::steady_clock::now() >= deadline) break;
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::microseconds(20000));
+    }
+    for (auto& c : children_) {
+        if (c.reaped) continue;
+        ::kill(c.pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        c.reaped = true;  // killed by us during a teardown: not a crash of its own
+    }
+}
+
+void supervisor::cancel() noexcept { teardown(); }
+
+void supervisor::finish(std::exception_ptr caller_error, std::size_t caller_stage) {
+    if (caller_error) {
+        std::string message = "an exception not derived from std::exception";
+        try {
+            std::rethrow_exception(caller_error);
+        } catch (const std::exception& e) {
+            message = e.what();
+        } catch (...) {
+        }
+        control_->fail(exception, caller_stage, message.c_str(), 0, 0, 0, rings_.data());
+    }
+    if (control_->abort.load(std::memory_order_acquire)) {
+        teardown();
+        throw_recorded();
+    }
+    for (auto& c : children_) {
+        if (c.reaped) continue;
+        int status = 0;
+        pid_t r;
+        while ((r = ::waitpid(c.pid, &status, 0)) < 0 && errno == EINTR) {
+        }
+        if (r == c.pid) reaped(c, status);
+        else c.reaped = true;
+    }
+    if (control_->error_claimed.load(std::memory_order_acquire)) {
+        teardown();
+        throw_recorded();
+    }
+}
+
+void supervisor::throw_recorded() {
+    if (!control_->error_claimed.load(std::memory_order_acquire))
+        throw stage_error("?", "the run was stopped without a recorded cause");
+    const std::string& name = plan_.stages().at(control_->error_stage).name;
+    if (control_->error_kind == crash)
+        throw stage_crashed(name, control_->error_pid, control_->error_signal, control_->error_code);
+    throw stage_error(name, control_->error_message);
+}
+
+}  // namespace forkline::detail

@@ -1,0 +1,216 @@
+// A run that goes wrong: exceptions in each position, a stage that aborts, exits or is killed,
+// Ctrl-C on the caller. Each ends promptly with the right error and leaves nothing behind.
+#include "../support.hpp"
+
+#include <forkline/forkline.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+namespace fl = forkline;
+using namespace forkline::test;
+
+namespace {
+
+/// Checks that the run left no process and no shared memory behind.
+struct leaves_nothing {
+    std::set<std::string> shm_before = shm_entries();
+    ~leaves_nothing() {
+        CHECK(no_children_left());
+        CHECK(shm_entries() == shm_before);
+    }
+};
+
+/// Where a stage can leave its pid for the test; shared with the children forked by the run.
+struct pid_box {
+    std::atomic<int>* pid = static_cast<std::atomic<int>*>(
+        ::mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    pid_box() { new (pid) std::atomic<int>(0); }
+    ~pid_box() { ::munmap(pid, sizeof *pid); }
+};
+
+auto throw_at(long bad) {
+    return [bad](long i) {
+        if (i == bad) throw std::runtime_error("bad item " + std::to_string(i));
+        return i;
+    };
+}
+
+}  // namespace
+
+TEST_CASE("an exception in the source ends the run as stage_error naming it", "[run][errors]") {
+    leaves_nothing guard;
+    auto source = fl::generate([i = 0]() mutable -> std::optional<int> {
+        if (i == 1000) throw std::runtime_error("source ran dry");
+        return i++;
+    });
+    try {
+        fl::run(source | fl::map([](int i) { return i + 1; }) | fl::count());
+        FAIL("no exception");
+    } catch (const fl::stage_error& e) {
+        CHECK(e.stage() == "generate");
+        CHECK(e.message() == "source ran dry");
+        CHECK(std::string(e.what()) == "forkline: stage 'generate' failed: source ran dry");
+    }
+}
+
+TEST_CASE("an exception in a middle stage ends the run as stage_error naming it", "[run][errors]") {
+    leaves_nothing guard;
+    auto p = fl::iota(0L, 10'000'000L) | fl::map([](long i) { return i; }) |
+             fl::named("checker", fl::map(throw_at(5000))) | fl::map([](long i) { return i * 2; }) |
+             fl::reduce(0L, std::plus<>{});
+    try {
+        fl::run(p);
+        FAIL("no exception");
+    } catch (const fl::stage_error& e) {
+        CHECK(e.stage() == "checker");
+        CHECK(e.message() == "bad item 5000");
+    }
+}
+
+TEST_CASE("an exception in the sink ends the run as stage_error naming it", "[run][errors]") {
+    leaves_nothing guard;
+    auto p = fl::iota(0L, 100'000'000L) | fl::map([](long i) { return std::to_string(i); }) |
+             fl::for_each([](const std::string& s) {
+                 if (s == "777") throw std::invalid_argument("sink refuses 777");
+             });
+    CHECK_THROWS_MATCHES(fl::run(p), fl::stage_error,
+                         Catch::Matchers::Message("forkline: stage 'for_each' failed: sink refuses 777"));
+}
+
+TEST_CASE("an exception in a stream's stage surfaces from the iteration", "[run][errors]") {
+    leaves_nothing guard;
+    long seen = 0;
+    auto read_all = [&] {
+        for (long v : fl::stream(fl::iota(0L, 1'000'000L) | fl::map(throw_at(300'000)))) seen += v >= 0;
+    };
+    CHECK_THROWS_AS(read_all(), fl::stage_error);
+    CHECK(seen <= 300'000);
+}
+
+TEST_CASE("a stage that calls abort() is reported as crashed by SIGABRT", "[run][errors]") {
+    leaves_nothing guard;
+    auto p = fl::iota(0, 1'000'000) | fl::map([](int i) {
+                 if (i == 4321) std::abort();
+                 return i;
+             }) |
+             fl::count();
+    try {
+        fl::run(p);
+        FAIL("no exception");
+    } catch (const fl::stage_crashed& e) {
+        CHECK(e.stage() == "map");
+        CHECK(e.signal() == SIGABRT);
+        CHECK(std::string(e.what()).find("SIGABRT") != std::string::npos);
+    }
+}
+
+TEST_CASE("a stage that exits with a code is reported as crashed with that code", "[run][errors]") {
+    leaves_nothing guard;
+    auto p = fl::iota(0, 1'000'000) | fl::filter([](int i) {
+                 if (i == 99) ::_exit(3);
+                 return true;
+             }) |
+             fl::to_vector();
+    try {
+        fl::run(p);
+        FAIL("no exception");
+    } catch (const fl::stage_crashed& e) {
+        CHECK(e.stage() == "filter");
+        CHECK(e.signal() == 0);
+        CHECK(e.exit_code() == 3);
+    }
+}
+
+TEST_CASE("a stage killed from outside with SIGKILL is reported as crashed", "[run][errors]") {
+    leaves_nothing guard;
+    pid_box box;
+    std::atomic<int>* pid = box.pid;
+    // The stage publishes its pid and keeps working; another thread of the test kills it.
+    std::thread killer([pid] {
+        while (pid->load() == 0) std::this_thread::yield();
+        ::kill(pid->load(), SIGKILL);
+    });
+    auto p = fl::iota(0L, 1L << 62) | fl::named("victim", fl::map([pid](long i) {
+                 if (i == 0) pid->store(::getpid());
+                 return i;
+             })) |
+             fl::count();
+    try {
+        fl::run(p);
+        FAIL("no exception");
+    } catch (const fl::stage_crashed& e) {
+        CHECK(e.stage() == "victim");
+        CHECK(e.signal() == SIGKILL);
+        CHECK(e.pid() == pid->load());
+    }
+    killer.join();
+}
+
+TEST_CASE("a stage stuck in its own code is killed when the run stops", "[run][errors]") {
+    leaves_nothing guard;
+    pid_box box;
+    std::atomic<int>* stuck = box.pid;
+    // The source fails once the next stage is stuck for good; tiny rings publish every item.
+    auto source = fl::generate([stuck, i = 0]() mutable -> std::optional<int> {
+        if (i == 0) return i++;
+        while (stuck->load() == 0) std::this_thread::yield();
+        throw std::runtime_error("early failure");
+    });
+    auto p = source | fl::map([stuck](int i) {
+                 stuck->store(1);
+                 ::pause();  // never returns on its own
+                 return i;
+             }) |
+             fl::count();
+    CHECK_THROWS_MATCHES(fl::run(p, fl::options{.ring_bytes = 16}), fl::stage_error,
+                         Catch::Matchers::Message("forkline: stage 'generate' failed: early failure"));
+}
+
+TEST_CASE("the first failure wins when several stages fail", "[run][errors]") {
+    leaves_nothing guard;
+    auto p = fl::iota(0, 10) | fl::named("first", fl::map(throw_at(3))) | fl::named("second", fl::map(throw_at(0))) |
+             fl::count();
+    // Either can fail first; whichever did is the one reported, and only once.
+    try {
+        fl::run(p);
+        FAIL("no exception");
+    } catch (const fl::stage_error& e) {
+        CHECK((e.stage() == "first" || e.stage() == "second"));
+    }
+}
+
+TEST_CASE("SIGINT on the caller stops every process of the run", "[run][errors]") {
+    // The caller is a child of the test, so the test can send it SIGINT and then collect the
+    // orphaned workers (PR_SET_CHILD_SUBREAPER makes them ours) to prove they died.
+    leaves_nothing guard;
+    REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+    pid_box box;
+    std::atomic<int>* started = box.pid;
+    pid_t caller = fork_child([started] {
+        ::signal(SIGINT, SIG_DFL);
+        auto p = fl::iota(0L, 1L << 62) | fl::map([started](long i) {
+                     if (i == 0) started->store(1);
+                     return i;
+                 }) |
+                 fl::count();
+        fl::run(p);
+        return 0;
+    });
+    while (started->load() == 0) std::this_thread::yield();
+    ::kill(caller, SIGINT);
+    CHECK(wait_child(caller) == 128 + SIGINT);
+    // Every orphan (source and map) dies of PR_SET_PDEATHSIG; reap them all.
+    int reaped = 0, status = 0;
+    while (::waitpid(-1, &status, 0) > 0) ++reaped;
+    CHECK(reaped == 2);
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}

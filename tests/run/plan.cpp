@@ -1,0 +1,76 @@
+// fl::plan: what a run would do, as data, as a table and as a graph; no process starts.
+#include "../support.hpp"
+
+#include <forkline/forkline.hpp>
+
+#include <catch2/catch.hpp>
+
+namespace fl = forkline;
+
+namespace {
+auto sample() {
+    return fl::iota(0L, 10L) | fl::map([](long i) { return std::to_string(i); }) |
+           fl::named("lengths", fl::map([](const std::string& s) { return s.size(); })) | fl::to_vector();
+}
+}  // namespace
+
+TEST_CASE("the v1 planner gives every stage a process and the sink the caller", "[run][plan]") {
+    auto p = fl::plan(sample(), fl::options{.cpus = 4});
+    REQUIRE(p.stages().size() == 4);
+    REQUIRE(p.groups().size() == 4);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(p.groups()[i].stages == std::vector<std::size_t>{i});
+        CHECK_FALSE(p.groups()[i].in_caller);
+    }
+    CHECK(p.groups()[3].in_caller);
+    CHECK(p.cpus() == 4);
+    CHECK(forkline::test::no_children_left());
+}
+
+TEST_CASE("plan records item types and picks the ring kind from them", "[run][plan]") {
+    auto p = fl::plan(sample());
+    CHECK(p.stages()[0].output == "long");
+    CHECK(p.stages()[1].input == "long");
+    CHECK(p.stages()[1].output == "std::string");
+    CHECK(p.stages()[2].output == "unsigned long");
+    CHECK(p.stages()[3].input == "unsigned long");
+    REQUIRE(p.edges().size() == 3);
+    CHECK(p.edges()[0].fixed_slots);
+    CHECK(p.edges()[0].unit == sizeof(long));
+    CHECK_FALSE(p.edges()[1].fixed_slots);
+    CHECK(p.edges()[2].fixed_slots);
+}
+
+TEST_CASE("ring_bytes sets every ring's capacity, rounded down to a power of two", "[run][plan]") {
+    auto p = fl::plan(sample(), fl::options{.ring_bytes = 3000});
+    CHECK(p.edges()[0].capacity == 256);  // 3000 / 8 = 375 slots -> 256
+    CHECK(p.edges()[1].capacity == 2048);
+    CHECK(p.edges()[0].bytes() <= 3000);
+}
+
+TEST_CASE("describe prints each stage with its process, types and ring", "[run][plan]") {
+    std::string text = fl::plan(sample(), fl::options{.cpus = 2}).describe();
+    CHECK_THAT(text, Catch::Matchers::StartsWith("4 stages in 4 processes on 2 cores\n"));
+    CHECK_THAT(text, Catch::Matchers::Contains("iota"));
+    CHECK_THAT(text, Catch::Matchers::Contains("lengths"));
+    CHECK_THAT(text, Catch::Matchers::Contains("caller"));
+    CHECK_THAT(text, Catch::Matchers::Contains("std::string"));
+    CHECK_THAT(text, Catch::Matchers::Contains("32768 slots x 8 B (256 KiB)"));
+    CHECK_THAT(text, Catch::Matchers::Contains("256 KiB of records"));
+}
+
+TEST_CASE("to_dot draws a cluster per process and an edge per ring", "[run][plan]") {
+    std::string dot = fl::plan(sample()).to_dot();
+    CHECK_THAT(dot, Catch::Matchers::StartsWith("digraph forkline {"));
+    CHECK_THAT(dot, Catch::Matchers::Contains("subgraph cluster_3"));
+    CHECK_THAT(dot, Catch::Matchers::Contains("s0 -> s1"));
+    CHECK_THAT(dot, Catch::Matchers::Contains("s2 -> s3"));
+    CHECK_THAT(dot, Catch::Matchers::Contains("label=\"lengths\""));
+}
+
+TEST_CASE("a stream's plan ends in the caller", "[run][plan]") {
+    auto p = fl::plan(fl::iota(0, 3) | fl::map([](int i) { return i; }));
+    REQUIRE(p.stages().size() == 3);
+    CHECK(p.stages()[2].role == fl::element_role::output);
+    CHECK(p.groups()[2].in_caller);
+}
