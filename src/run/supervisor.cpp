@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,15 @@ enum group_state : std::uint32_t { running = 0, done = 1, failed = 2, aborted = 
 enum error_kind : std::uint32_t { exception = 1, crash = 2 };
 
 constexpr std::size_t align_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
+
+double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; }
+double cpu_of(const rusage& r) { return seconds(r.ru_utime) + seconds(r.ru_stime); }
+double thread_cpu() {
+    rusage r{};
+    ::getrusage(RUSAGE_THREAD, &r);
+    return cpu_of(r);
+}
+double wall_clock() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 /// How long stopped processes get to leave on their own before SIGKILL.
 constexpr auto grace = std::chrono::seconds(1);
@@ -62,7 +72,8 @@ struct control_block {
     }
 };
 
-supervisor::supervisor(pipeline_plan plan) : plan_(std::move(plan)) {
+supervisor::supervisor(pipeline_plan plan, run_report* report)
+    : plan_(std::move(plan)), report_(report), started_(wall_clock()), caller_cpu_(thread_cpu()) {
     const auto& groups = plan_.groups();
     const auto& edges = plan_.edges();
     std::size_t states_at = align_up(sizeof(control_block), 64);
@@ -85,7 +96,30 @@ supervisor::supervisor(pipeline_plan plan) : plan_(std::move(plan)) {
     control_->ring_count = rings_.size();
 }
 
-supervisor::~supervisor() { teardown(); }
+supervisor::~supervisor() {
+    teardown();
+    fill_report();
+}
+
+void supervisor::fill_report() noexcept {
+    if (!report_) return;
+    try {
+        run_report r;
+        r.seconds = wall_clock() - started_;
+        for (const auto& c : children_) {
+            process_report p{{}, static_cast<int>(c.pid), c.cpu_seconds};
+            for (std::size_t s : plan_.groups()[c.group].stages) p.stages.push_back(plan_.stages()[s].name);
+            r.processes.push_back(std::move(p));
+        }
+        process_report caller{{}, 0, thread_cpu() - caller_cpu_};
+        for (const auto& g : plan_.groups())
+            if (g.in_caller)
+                for (std::size_t s : g.stages) caller.stages.push_back(plan_.stages()[s].name);
+        r.processes.push_back(std::move(caller));
+        *report_ = std::move(r);
+    } catch (...) {
+    }
+}
 
 ipc::wait_policy supervisor::child_policy() const noexcept {
     ipc::wait_policy p;
@@ -170,13 +204,22 @@ void supervisor::reaped(child& c, int status) {
     control_->fail(crash, stage, "", static_cast<int>(c.pid), sig, code, rings_.data());
 }
 
-void supervisor::poll_children() {
-    for (auto& c : children_) {
-        if (c.reaped) continue;
-        int status = 0;
-        pid_t r = ::waitpid(c.pid, &status, WNOHANG);
-        if (r == c.pid) reaped(c, status);
+/// Collects one child if it has ended (or, with `block`, once it ends); true when it is collected.
+bool supervisor::reap(child& c, bool block) {
+    int status = 0;
+    rusage ru{};
+    pid_t r;
+    while ((r = ::wait4(c.pid, &status, block ? 0 : WNOHANG, &ru)) < 0 && errno == EINTR) {
     }
+    if (r != c.pid) return false;
+    c.cpu_seconds = cpu_of(ru);
+    reaped(c, status);
+    return true;
+}
+
+void supervisor::poll_children() {
+    for (auto& c : children_)
+        if (!c.reaped) reap(c, false);
 }
 
 void supervisor::teardown() noexcept {
@@ -195,10 +238,8 @@ void supervisor::teardown() noexcept {
     for (auto& c : children_) {
         if (c.reaped) continue;
         ::kill(c.pid, SIGKILL);
-        int status = 0;
-        while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        c.reaped = true;  // killed by us during a teardown: not a crash of its own
+        states_[c.group].store(aborted, std::memory_order_release);  // killed by us: not a crash of its own
+        if (!reap(c, true)) c.reaped = true;
     }
 }
 
@@ -219,15 +260,8 @@ void supervisor::finish(std::exception_ptr caller_error, std::size_t caller_stag
         teardown();
         throw_recorded();
     }
-    for (auto& c : children_) {
-        if (c.reaped) continue;
-        int status = 0;
-        pid_t r;
-        while ((r = ::waitpid(c.pid, &status, 0)) < 0 && errno == EINTR) {
-        }
-        if (r == c.pid) reaped(c, status);
-        else c.reaped = true;
-    }
+    for (auto& c : children_)
+        if (!c.reaped && !reap(c, true)) c.reaped = true;
     if (control_->error_claimed.load(std::memory_order_acquire)) {
         teardown();
         throw_recorded();

@@ -74,3 +74,18 @@ TEST_CASE("a stream's plan ends in the caller", "[run][plan]") {
     CHECK(p.stages()[2].role == fl::element_role::output);
     CHECK(p.groups()[2].in_caller);
 }
+
+TEST_CASE("a run report gives every process its stages and CPU time", "[run][plan]") {
+    fl::run_report report;
+    auto n = fl::run(fl::iota(0, 100'000) | fl::named("half", fl::map([](int i) { return i / 2; })) | fl::count(),
+                     fl::options{.report = &report});
+    CHECK(n == 100'000);
+    REQUIRE(report.processes.size() == 3);
+    CHECK(report.processes[0].stages == std::vector<std::string>{"iota"});
+    CHECK(report.processes[1].stages == std::vector<std::string>{"half"});
+    CHECK(report.processes[2].stages == std::vector<std::string>{"count"});
+    CHECK(report.processes[0].pid > 0);
+    CHECK(report.processes[2].pid == 0);
+    CHECK(report.seconds > 0);
+    for (const auto& p : report.processes) CHECK(p.cpu_seconds >= 0);
+}

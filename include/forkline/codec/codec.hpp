@@ -12,7 +12,6 @@
 
 #include <cstddef>
 #include <exception>
-#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -22,8 +21,9 @@ namespace forkline {
 /// that applies decides the encoding (native byte order, u64 counts):
 ///  1. a forkline::codec<T> specialization (size, encode, decode);
 ///  2. never: pointers of any kind, references, C arrays at top level, std::string_view, std::span,
-///     std::reference_wrapper, smart pointers, std::function, trivially copyable classes with
-///     begin()/end() that are not aggregates (views), and anything holding one of these;
+///     std::reference_wrapper, smart pointers, std::function, trivially copyable classes that can
+///     only hold an address (non-aggregates with begin()/end() such as initializer_list, iterators,
+///     classes with element_type and operator->), and anything holding one of these;
 ///  3. trivially_transferable types: sizeof(T) raw bytes (a bool is checked to be 0 or 1);
 ///  4. std::basic_string and std::vector of raw elements: u64 count, then one block of bytes;
 ///     other sequences (std::vector<bool>, std::deque, std::list, ...): u64 count, then elements;
@@ -34,22 +34,23 @@ namespace forkline {
 ///     then keys (and mapped values after each key);
 ///  7. Hana-adapted structs (BOOST_HANA_DEFINE_STRUCT, BOOST_HANA_ADAPT_STRUCT): members in order;
 ///  8. other aggregates, through Boost.PFR: fields in order.
-/// Not covered, so not transferable without a codec: classes with base classes, non-trivially
-/// copyable aggregates with C array members (use std::array), aggregates whose members are not
-/// all default-constructible, other classes that are neither trivially copyable nor aggregates,
-/// and types that contain themselves (a tree of nodes needs a codec<node>).
+/// Not covered, so not transferable without a codec: classes with base classes that are not
+/// trivially copyable (Boost.PFR cannot reflect them), such aggregates with C array members (use
+/// std::array), aggregates whose members are not all default-initializable, other classes that
+/// are neither trivially copyable nor aggregates, std::forward_list, and types that contain
+/// themselves (a tree of nodes needs a codec<node>: checking it would need itself, a hard error).
 /// Example: `static_assert(fl::transferable<std::map<std::string, std::vector<double>>>);`
 template <class T>
 concept transferable = detail::encodable<T>;
 
 /// A transferable type sent as its raw sizeof(T) bytes, in a fixed-size slot: a trivially copyable
 /// type without a codec specialization, none of whose fields (looked into recursively, array
-/// elements and the insides of optionals, variants and tuples included) is a pointer or a view or
-/// has a codec specialization. Top-level std::optional, std::variant, std::monostate, std::pair and
+/// elements, the fields of aggregate bases and the insides of optionals, variants and tuples
+/// included) is a pointer or a view or has a codec specialization. Top-level std::optional, std::variant, std::monostate, std::pair and
 /// std::tuple are not, even when trivially copyable: they keep their checked encodings (rule 5).
 /// Fields inside raw bytes are not validated on decode (a bool field is taken as it is). A
-/// trivially copyable class that is not an aggregate cannot be looked into and is taken as it is:
-/// it must not hold addresses.
+/// trivially copyable union, or class that is not an aggregate, cannot be looked into and is taken
+/// as it is: it must not hold addresses.
 /// Example: `struct tick { int id; double price; char venue[8]; };` is trivially transferable.
 template <class T>
 concept trivially_transferable =
@@ -103,9 +104,7 @@ template <transferable T>
 T decode(const std::byte* data, std::size_t n) {
     decoder d(data, n);
     T v = d.get<T>();
-    if (d.remaining() != 0)
-        detail::fail_decode("trailing bytes: the record ends at offset " + std::to_string(d.offset()) +
-                            " but " + std::to_string(n) + " bytes were given");
+    if (d.remaining() != 0) detail::fail_trailing(d.offset(), n);
     return v;
 }
 

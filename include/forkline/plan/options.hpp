@@ -3,8 +3,24 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace forkline {
+
+/// What one process of a run did, filled in when the run ends (see options::report).
+struct process_report {
+    std::vector<std::string> stages;  ///< the stages it ran, in order
+    int pid = 0;                      ///< 0 for the caller
+    double cpu_seconds = 0;           ///< user + system time it used
+};
+
+/// How a run went: wall time and each process's CPU time. A stage that waits for its
+/// neighbours sleeps, so its CPU time stays near zero however long the run takes.
+struct run_report {
+    double seconds = 0;
+    std::vector<process_report> processes;  ///< in plan order; the caller's is last
+};
 
 /// Settings for fl::run, fl::stream and fl::plan; every field has a sensible default.
 struct options {
@@ -13,6 +29,8 @@ struct options {
     std::size_t ring_bytes = 256 * 1024;
     /// Cores the planner may assume; 0 means fl::cpu_count() (the cores this process may run on).
     unsigned cpus = 0;
+    /// When set, filled in as the run ends (also when it ends with an error).
+    run_report* report = nullptr;
 };
 
 }  // namespace forkline

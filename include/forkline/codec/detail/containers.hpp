@@ -122,31 +122,29 @@ struct coder<T, family::fixed_array> {
     }
 };
 
+/// The keys of a set, or the key and mapped types of a map: what each element sends.
+template <class T>
+consteval auto element_parts() {
+    if constexpr (requires { typename T::mapped_type; })
+        return type_list<typename T::key_type, typename T::mapped_type>{};
+    else
+        return type_list<typename T::key_type>{};
+}
+
 /// Maps and sets, detected by key_type and value_type; maps send key then mapped value.
 template <class T>
 struct coder<T, family::associative> {
     static constexpr bool is_map = requires { typename T::mapped_type; };
+    static constexpr std::size_t element_min = min_size_of(element_parts<T>());
+    static constexpr bool element_fixed = all_fixed(element_parts<T>());
     using key = typename T::key_type;
-
-    static consteval std::size_t element_min() {
-        if constexpr (is_map)
-            return coder<key>::min_size + coder<typename T::mapped_type>::min_size;
-        else
-            return coder<key>::min_size;
-    }
-    static consteval bool element_fixed() {
-        if constexpr (is_map)
-            return coder<key>::fixed && coder<typename T::mapped_type>::fixed;
-        else
-            return coder<key>::fixed;
-    }
 
     static constexpr std::size_t min_size = 8;
     static constexpr bool fixed = false;
 
     static std::size_t size(const T& c) {
-        if constexpr (element_fixed()) {
-            return 8 + c.size() * element_min();
+        if constexpr (element_fixed) {
+            return 8 + c.size() * element_min;
         } else {
             std::size_t total = 8;
             for (const auto& x : c) {
@@ -192,9 +190,9 @@ struct coder<T, family::associative> {
     static T decode(decoder& d) {
         const char* what = is_map ? "map size" : "set size";
         const std::size_t at = d.offset();
-        const std::size_t n = read_count(d, what, element_min());
+        const std::size_t n = read_count(d, what, element_min);
         T c;
-        if constexpr (requires { c.reserve(n); }) c.reserve(safe_reserve(n, d.remaining(), element_min()));
+        if constexpr (requires { c.reserve(n); }) c.reserve(safe_reserve(n, d.remaining(), element_min));
         for (std::size_t i = 0; i < n; ++i) decode_element(d, c);
         if (c.size() != n)  // a unique-key container dropped a repeated key
             fail_corrupt(what, n, at, "repeated keys: only " + std::to_string(c.size()) + " distinct");

@@ -61,18 +61,22 @@ inline constexpr bool is_vocabulary =
     is_instance_of<T, std::optional> || is_instance_of<T, std::variant> ||
     std::is_same_v<T, std::monostate> || is_instance_of<T, std::pair> || is_instance_of<T, std::tuple>;
 
-/// A trivially copyable class with begin() and end() that is not an aggregate can only view
-/// elements stored elsewhere (string_view, span, initializer_list, subrange, ...).
+/// Trivially copyable classes that can only hold an address: a non-aggregate with begin() and
+/// end() views elements stored elsewhere (initializer_list, subrange, ...), and iterators and
+/// pointer-like classes (element_type and operator->) point into the sender's memory.
 template <class T>
-concept borrowed_view = std::is_class_v<T> && std::is_trivially_copyable_v<T> &&
-                        !std::is_aggregate_v<T> && requires(const T& t) { t.begin(); t.end(); };
+concept holds_address =
+    std::is_class_v<T> && std::is_trivially_copyable_v<T> &&
+    ((!std::is_aggregate_v<T> && requires(const T& t) { t.begin(); t.end(); }) ||
+     requires { typename T::iterator_category; } ||
+     requires(const T& t) { typename T::element_type; t.operator->(); });
 
 /// Types whose value is an address in the sender's memory.
 template <class T>
 inline constexpr bool refers_elsewhere =
     std::is_pointer_v<T> || std::is_member_pointer_v<T> || std::is_null_pointer_v<T> ||
     is_instance_of<T, std::basic_string_view> || is_std_span<T> ||
-    is_instance_of<T, std::reference_wrapper> || borrowed_view<T>;
+    is_instance_of<T, std::reference_wrapper> || holds_address<T>;
 
 /// The types inside a vocabulary type: an optional's value, a pair's or tuple's members, a
 /// variant's alternatives (cv-qualifiers removed).
@@ -108,6 +112,11 @@ concept has_user_codec = requires(const T& v, encoder& e, decoder& d) {
     { codec<T>::decode(d) } -> std::convertible_to<T>;
 };
 
+template <class... Ts>
+consteval bool all_raw_safe(type_list<Ts...>) {
+    return (is_raw_safe<Ts>() && ...);
+}
+
 template <class T>
 consteval bool is_raw_safe() {
     using U = std::remove_cv_t<T>;
@@ -118,13 +127,11 @@ consteval bool is_raw_safe() {
     else if constexpr (is_std_array<U>)
         return is_raw_safe<typename U::value_type>();
     else if constexpr (is_vocabulary<U>)
-        return []<class... Ps>(type_list<Ps...>) { return (is_raw_safe<Ps>() && ...); }(parts_t<U>{});
+        return all_raw_safe(parts_t<U>{});
     else if constexpr (std::is_class_v<U> && std::is_aggregate_v<U>)
         return fields_raw_safe<U>();
     else if constexpr (is_hana_struct<U>)
-        return []<class... Ms>(type_list<Ms...>) {
-            return (is_raw_safe<Ms>() && ...);
-        }(hana_fields_t<U>{});
+        return all_raw_safe(hana_fields_t<U>{});
     else
         return true;  // arithmetic, enum, or a class we cannot look into (see transferable)
 }

@@ -24,28 +24,26 @@ struct type_list {};
 template <class T>
 consteval bool is_raw_safe();
 
-/// Converts to the type of any field of the aggregate T. Conversion to a base class of T is
-/// deleted rather than absent so that the compiler cannot brace-elide into the base: aggregates
-/// with bases then fail to count, which is what we want (Boost.PFR cannot reflect them).
+/// Converts to the type of any field of the aggregate T. It does not convert to T or to T's
+/// bases, so the compiler brace-elides into an aggregate base and initializes its fields one
+/// probe each (and cannot initialize a base that is not an aggregate at all).
 template <class T>
 struct any_field {
     template <class U>
         requires(!std::is_base_of_v<U, T>)
     operator U() const noexcept;
-    template <class U>
-        requires(std::is_base_of_v<U, T> && !std::is_same_v<U, T>)
-    operator U() const = delete;
 };
 
-/// Like any_field, but converting to a type that is not safe as raw bytes is deleted, so a braced
-/// initialization of T from these fails exactly when some field (or array element) is unsafe.
+/// Like any_field, but converting to a type that is not safe as raw bytes is deleted (rather than
+/// absent, which would let the compiler brace-elide into it), so a braced initialization of T from
+/// these fails exactly when some field, array element or base field is unsafe.
 template <class T>
 struct raw_field {
     template <class U>
         requires(!std::is_base_of_v<U, T> && is_raw_safe<U>())
     operator U() const noexcept;
     template <class U>
-        requires(!std::is_same_v<U, T> && (std::is_base_of_v<U, T> || !is_raw_safe<U>()))
+        requires(!std::is_base_of_v<U, T> && !is_raw_safe<U>())
     operator U() const = delete;
 };
 
@@ -63,12 +61,31 @@ consteval bool brace_init_then_more(std::index_sequence<Is...>) {
     return requires { T{repeat<Is, Probe>{}..., {}}; };
 }
 
-// Parenthesized aggregate initialization never elides braces, so a C array member cannot take
-// one probe per element there: comparing with the braced count reveals such members.
+#ifdef __cpp_aggregate_paren_init
+// Parenthesized aggregate initialization never elides braces, so it takes one probe per member
+// only when no C array member or base class took several in braces.
 template <class T, class Probe, std::size_t... Is>
-consteval bool paren_init_with(std::index_sequence<Is...>) {
+consteval bool one_clause_per_member(std::index_sequence<Is...>) {
     return requires { T(repeat<Is, Probe>{}...); };
 }
+#else
+// Without parenthesized aggregate initialization: "{}" in place of the probe at position I takes
+// a whole member, so the probes after it no longer fit when that member is a C array or base that
+// took several. Quadratic, hence the cap (larger aggregates are then not reflected).
+template <class T, class Probe, std::size_t... Before, std::size_t... After>
+consteval bool brace_init_with_empty_at(std::index_sequence<Before...>, std::index_sequence<After...>) {
+    return requires { T{repeat<Before, Probe>{}..., {}, repeat<After, Probe>{}...}; };
+}
+template <class T, class Probe, std::size_t... Is>
+consteval bool one_clause_per_member(std::index_sequence<Is...>) {
+    constexpr std::size_t n = sizeof...(Is);
+    if constexpr (n > 64)
+        return false;
+    else
+        return (brace_init_with_empty_at<T, Probe>(std::make_index_sequence<Is>{},
+                                                    std::make_index_sequence<n - 1 - Is>{}) && ...);
+}
+#endif
 
 template <class T, class Probe, std::size_t N>
 inline constexpr bool brace_init_n = brace_init_with<T, Probe>(std::make_index_sequence<N>{});
@@ -103,9 +120,10 @@ consteval std::size_t count_fields() {
 
 inline constexpr std::size_t uncountable = static_cast<std::size_t>(-1);
 
-/// The number of initializer clauses an aggregate T takes, or uncountable when T is not an
-/// aggregate we can count: a union, a class with a base, one whose members are not all
-/// default-initializable, or one with a member no probe converts to.
+/// The number of initializer clauses an aggregate T takes (each element of a C array member and
+/// each field of an aggregate base counts), or uncountable when T is not an aggregate we can
+/// count: a union, one whose members are not all default-initializable, one with a member no
+/// probe converts to, or one with a base that is not an aggregate.
 template <class T>
 consteval std::size_t field_count() {
     if constexpr (!std::is_class_v<T> || !std::is_aggregate_v<T> || !requires { T{}; }) {
@@ -123,25 +141,29 @@ template <class T>
 inline constexpr std::size_t field_count_v = field_count<T>();
 
 /// Whether every field of the aggregate T is safe as raw bytes (false when T cannot be counted).
+/// The second check matters where a compiler brace-elides into a member whose conversion is
+/// deleted (clang before 16): the elided member then takes more clauses, leaving room for "{}".
 template <class T>
 consteval bool fields_raw_safe() {
-    if constexpr (field_count_v<T> == uncountable)
+    constexpr std::size_t n = field_count_v<T>;
+    if constexpr (n == uncountable)
         return false;
     else
-        return brace_init_n<T, raw_field<T>, field_count_v<T>>;
+        return brace_init_n<T, raw_field<T>, n> &&
+               !brace_init_then_more<T, raw_field<T>>(std::make_index_sequence<n>{});
 }
 
-/// Whether Boost.PFR can reflect T: a countable aggregate without C array members (PFR would
-/// count their elements as fields and then fail to bind them).
+/// Whether Boost.PFR can reflect T: a countable aggregate without base classes or C array members
+/// (PFR would count their elements as fields and then fail to bind them).
 template <class T>
 consteval bool pfr_reflectable() {
     constexpr std::size_t n = field_count_v<T>;
     if constexpr (n == uncountable)
         return false;
-    else if constexpr (n <= 1)
+    else if constexpr (n == 0)
         return true;
     else
-        return paren_init_with<T, any_field<T>>(std::make_index_sequence<n>{});
+        return one_clause_per_member<T, any_field<T>>(std::make_index_sequence<n>{});
 }
 
 template <class T, std::size_t... Is>

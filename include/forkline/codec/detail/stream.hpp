@@ -17,7 +17,10 @@ namespace forkline {
 ///
 ///     template <> struct forkline::codec<money> {
 ///         static std::size_t size(const money& m) { return 8 + m.currency().size() + 8; }
-///         static void encode(const money& m, forkline::encoder& e) { e.put(m.currency()); e.put(m.cents()); }
+///         static void encode(const money& m, forkline::encoder& e) {
+///             e.put(m.currency());
+///             e.put(m.cents());
+///         }
 ///         static money decode(forkline::decoder& d) {
 ///             auto currency = d.get<std::string>();   // one statement per field: order matters
 ///             return money(std::move(currency), d.get<long>());
@@ -93,20 +96,23 @@ private:
 
 namespace detail {
 
-[[noreturn]] inline void fail_decode(const std::string& message) {
+// The failure paths build their messages out of line (cold, never inlined) so that the checks
+// on the hot path stay a compare and a branch.
+[[noreturn, gnu::cold, gnu::noinline]] inline void fail_decode(const std::string& message) {
     throw decode_error("forkline::decode: " + message);
 }
 
-[[noreturn]] inline void fail_truncated(const char* what, std::size_t wanted, std::size_t at,
-                                        std::size_t left) {
+[[noreturn, gnu::cold, gnu::noinline]]
+inline void fail_truncated(const char* what, std::size_t wanted, std::size_t at, std::size_t left) {
     fail_decode("truncated record: " + std::to_string(wanted) + " bytes for " + what +
                 " at offset " + std::to_string(at) + " but only " + std::to_string(left) + " remain");
 }
 
-[[noreturn]] inline void fail_corrupt(const char* what, std::uint64_t value, std::size_t at,
-                                      const std::string& expected) {
-    fail_decode("corrupt record: " + std::string(what) + " " + std::to_string(value) + " at offset " +
-                std::to_string(at) + " (" + expected + ")");
+[[noreturn, gnu::cold, gnu::noinline]]
+inline void fail_corrupt(const char* what, std::uint64_t value, std::size_t at,
+                         const std::string& expected) {
+    fail_decode("corrupt record: " + std::string(what) + " " + std::to_string(value) +
+                " at offset " + std::to_string(at) + " (" + expected + ")");
 }
 
 /// The next n bytes of d, or a decode_error that says they were to hold `what`.
@@ -115,9 +121,28 @@ inline const std::byte* take(decoder& d, std::size_t n, const char* what) {
     return d.take_bytes(n);
 }
 
-/// Elements that may encode to no bytes at all (std::monostate, empty structs, user codecs) cannot
+/// Elements that may encode to no bytes at all (std::monostate, std::tuple<>, user codecs) cannot
 /// be bounded by the bytes that remain; a count may exceed those by at most this much.
 inline constexpr std::uint64_t zero_size_allowance = std::uint64_t{1} << 20;
+
+[[noreturn, gnu::cold, gnu::noinline]]
+inline void fail_count(const char* what, std::uint64_t n, std::size_t at, std::size_t left,
+                       std::size_t min_element) {
+    if (min_element == 0) {
+        fail_corrupt(what, n, at,
+                     "more than 2^20 beyond the " + std::to_string(left) + " bytes that remain");
+    }
+    const std::string each =
+        min_element > 1 ? " (each element takes at least " + std::to_string(min_element) + ")" : "";
+    fail_decode("truncated record: " + std::string(what) + " " + std::to_string(n) + " at offset " +
+                std::to_string(at) + " but only " + std::to_string(left) + " bytes remain" + each);
+}
+
+[[noreturn, gnu::cold, gnu::noinline]]
+inline void fail_trailing(std::size_t end, std::size_t given) {
+    fail_decode("trailing bytes: the record ends at offset " + std::to_string(end) + " but " +
+                std::to_string(given) + " bytes were given");
+}
 
 /// Reads a u64 element count and rejects one the remaining bytes cannot hold, before anything
 /// is allocated for it: each element takes at least min_element bytes.
@@ -126,15 +151,9 @@ inline std::size_t read_count(decoder& d, const char* what, std::size_t min_elem
     std::uint64_t n;
     std::memcpy(&n, take(d, sizeof n, what), sizeof n);
     const std::size_t left = d.remaining();
-    if (min_element != 0 && n > left / min_element) {
-        fail_decode("truncated record: " + std::string(what) + " " + std::to_string(n) +
-                    " at offset " + std::to_string(at) + " but only " + std::to_string(left) +
-                    " bytes remain" +
-                    (min_element > 1 ? " (each element takes at least " + std::to_string(min_element) + ")"
-                                     : std::string()));
-    }
-    if (min_element == 0 && n > left && n - left > zero_size_allowance)
-        fail_corrupt(what, n, at, "more than 2^20 beyond the " + std::to_string(left) + " bytes that remain");
+    const bool fits = min_element != 0 ? n <= left / min_element
+                                       : n <= left || n - left <= zero_size_allowance;
+    if (!fits) fail_count(what, n, at, left, min_element);
     return static_cast<std::size_t>(n);
 }
 

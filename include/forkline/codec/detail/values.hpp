@@ -38,6 +38,10 @@ template <class T>
 const void* bytes_of(const T& v) noexcept {
     return &reinterpret_cast<const unsigned char&>(v);
 }
+template <class T>
+void* bytes_of(T& v) noexcept {
+    return &reinterpret_cast<unsigned char&>(v);
+}
 
 /// Builds T from its parts decoded in order: a braced initializer list evaluates its elements
 /// left to right, and needs neither a default constructor nor assignable members.
@@ -60,7 +64,7 @@ struct coder<T, family::raw> {
             return read_flag(d, "bool");
         } else if constexpr (std::is_default_constructible_v<T>) {
             T v;
-            std::memcpy(const_cast<void*>(bytes_of(v)), take(d, sizeof(T), raw_word<T>()), sizeof(T));
+            std::memcpy(bytes_of(v), take(d, sizeof(T), raw_word<T>()), sizeof(T));
             return v;
         } else {
             struct bytes { std::byte b[sizeof(T)]; } buf;
@@ -129,27 +133,29 @@ struct coder<T, family::tuple> {
     static T decode(decoder& d) { return construct_from<T>(d, parts_t<T>{}); }
 };
 
+template <class... As>
+consteval std::size_t smallest_min_size(type_list<As...>) {
+    std::size_t least = static_cast<std::size_t>(-1);
+    ((least = coder<As>::min_size < least ? coder<As>::min_size : least), ...);
+    return least;
+}
+
+/// Whether every alternative always encodes to the same number of bytes.
+template <class... As>
+consteval bool same_fixed_size(type_list<As...> all) {
+    return ((coder<As>::fixed && coder<As>::min_size == smallest_min_size(all)) && ...);
+}
+
 template <class T>
 struct coder<T, family::variant> {
     using index_type = std::uint32_t;
-
-    template <class... As>
-    static consteval std::size_t smallest(type_list<As...>) {
-        std::size_t least = static_cast<std::size_t>(-1);
-        ((least = coder<As>::min_size < least ? coder<As>::min_size : least), ...);
-        return least;
-    }
-    template <class... As>
-    static consteval bool all_same_fixed(type_list<As...>) {
-        return ((coder<As>::fixed && coder<As>::min_size == smallest(type_list<As...>{})) && ...);
-    }
-
-    static constexpr std::size_t min_size = sizeof(index_type) + smallest(parts_t<T>{});
-    static constexpr bool fixed = all_same_fixed(parts_t<T>{});
+    static constexpr std::size_t min_size = sizeof(index_type) + smallest_min_size(parts_t<T>{});
+    static constexpr bool fixed = same_fixed_size(parts_t<T>{});
 
     static void check_valued(const T& v) {
         if (v.valueless_by_exception())
-            throw std::invalid_argument("forkline::encode: a std::variant that is valueless_by_exception has no value to send");
+            throw std::invalid_argument(
+                "forkline::encode: a std::variant that is valueless_by_exception has no value to send");
     }
 
     static std::size_t size(const T& v) {

@@ -41,8 +41,10 @@ public:
     /// Calls f(T&&) for the next item; false at end of stream.
     template <class F>
     bool next(F&& f) {
-        T v;
-        if (!base::pop(v)) return false;
+        auto s = base::peek();
+        if (s.empty()) return false;
+        T v = s[0];  // copied out first: the slot is the producer's again after consume
+        base::consume(1);
         f(std::move(v));
         return true;
     }

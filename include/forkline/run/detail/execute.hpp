@@ -47,7 +47,7 @@ public:
     using edge_t = typename edge_type<I, Es...>::type;
     using last_t = edge_t<in_children - 1>;  ///< what the caller receives
 
-    execution(pipeline<Es...>& p, const options& opts) : p_(p), sup_(make_plan(infos(p), opts)) {}
+    execution(pipeline<Es...>& p, const options& opts) : p_(p), sup_(make_plan(infos(p), opts), opts.report) {}
 
     static std::vector<stage_info> infos(const pipeline<Es...>& p) {
         std::vector<stage_info> v;

@@ -20,7 +20,7 @@ struct control_block;
 
 class supervisor {
 public:
-    explicit supervisor(pipeline_plan plan);
+    explicit supervisor(pipeline_plan plan, run_report* report = nullptr);
     supervisor(const supervisor&) = delete;
     supervisor& operator=(const supervisor&) = delete;
     /// Stops whatever still runs (abort, then SIGKILL after a grace period) and reaps it. Never throws.
@@ -51,9 +51,12 @@ private:
         pid_t pid;
         std::size_t group;
         bool reaped = false;
+        double cpu_seconds = 0;
     };
     void poll_children();
+    bool reap(child& c, bool block);
     void reaped(child& c, int status);
+    void fill_report() noexcept;
     void teardown() noexcept;
     [[noreturn]] void throw_recorded();
     static void on_caller_timeout(void* self);
@@ -65,6 +68,8 @@ private:
     std::vector<ipc::ring_control*> rings_;
     std::vector<void*> data_;
     std::vector<child> children_;
+    run_report* report_ = nullptr;
+    double started_ = 0, caller_cpu_ = 0;  ///< clock readings at the start, for the report
 };
 
 }  // namespace forkline::detail
