@@ -211,7 +211,13 @@ bool supervisor::reap(child& c, bool block) {
     pid_t r;
     while ((r = ::wait4(c.pid, &status, block ? 0 : WNOHANG, &ru)) < 0 && errno == EINTR) {
     }
-    if (r != c.pid) return false;
+    if (r < 0 && errno == ECHILD) {
+        // Someone else collected it (SIGCHLD ignored, or a waitpid(-1) elsewhere): all we know
+        // is whether it said it was done.
+        status = W_EXITCODE(0, 0);
+    } else if (r != c.pid) {
+        return false;
+    }
     c.cpu_seconds = cpu_of(ru);
     reaped(c, status);
     return true;
