@@ -3,6 +3,7 @@
 #include <forkline/plan/plan.hpp>
 
 #include <cxxabi.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <bit>
@@ -14,13 +15,42 @@
 namespace forkline {
 
 pipeline_plan::pipeline_plan(std::vector<stage_info> stages, std::vector<process_group> groups,
-                             std::vector<edge_info> edges, unsigned cpus, std::uint32_t spin)
-    : stages_(std::move(stages)), groups_(std::move(groups)), edges_(std::move(edges)), cpus_(cpus), spin_(spin) {}
+                             std::vector<ring_info> rings, unsigned cpus, std::uint32_t spin,
+                             std::vector<std::string> reasons)
+    : stages_(std::move(stages)),
+      groups_(std::move(groups)),
+      rings_(std::move(rings)),
+      cpus_(cpus),
+      spin_(spin),
+      reasons_(std::move(reasons)) {}
 
-std::size_t pipeline_plan::group_of(std::size_t stage) const {
+std::vector<std::size_t> pipeline_plan::groups_of(std::size_t stage) const {
+    std::vector<std::size_t> out;
     for (std::size_t g = 0; g < groups_.size(); ++g)
-        if (std::find(groups_[g].stages.begin(), groups_[g].stages.end(), stage) != groups_[g].stages.end()) return g;
-    throw std::out_of_range("forkline::pipeline_plan::group_of: no such stage");
+        if (std::find(groups_[g].stages.begin(), groups_[g].stages.end(), stage) != groups_[g].stages.end())
+            out.push_back(g);
+    if (out.empty()) throw std::out_of_range("forkline::pipeline_plan::groups_of: no such stage");
+    return out;
+}
+
+std::vector<std::size_t> pipeline_plan::rings_from(std::size_t group) const {
+    std::vector<std::size_t> out;
+    for (std::size_t r = 0; r < rings_.size(); ++r)
+        if (rings_[r].from_group == group) out.push_back(r);
+    return out;
+}
+
+std::vector<std::size_t> pipeline_plan::rings_to(std::size_t group) const {
+    std::vector<std::size_t> out;
+    for (std::size_t r = 0; r < rings_.size(); ++r)
+        if (rings_[r].to_group == group) out.push_back(r);
+    return out;
+}
+
+std::string pipeline_plan::label(std::size_t group, std::size_t stage) const {
+    std::string s = stages_.at(stage).name;
+    if (groups_.at(group).replica >= 0) s += "[" + std::to_string(groups_[group].replica) + "]";
+    return s;
 }
 
 namespace {
@@ -37,7 +67,7 @@ std::string human_bytes(std::uint64_t n) {
     return std::to_string(n) + " B";
 }
 
-std::string ring_label(const edge_info& e) {
+std::string ring_label(const ring_info& e) {
     if (e.fixed_slots)
         return std::to_string(e.capacity) + " slots x " + std::to_string(e.unit) + " B (" + human_bytes(e.bytes()) + ")";
     return human_bytes(e.bytes()) + " of records";
@@ -60,35 +90,40 @@ std::string dot_escape(std::string s) {
 }  // namespace
 
 std::string pipeline_plan::describe() const {
-    struct row {
-        std::string stage, process, input, output, ring;
-    };
-    std::vector<row> rows{{"stage", "process", "input", "output", "output ring"}};
+    std::vector<std::vector<std::string>> rows{{"stage", "processes", "input", "output", "output rings"}};
     for (std::size_t i = 0; i < stages_.size(); ++i) {
         const auto& s = stages_[i];
-        std::size_t g = group_of(i);
-        std::string ring = "-";
-        for (const auto& e : edges_)
-            if (e.from == i) ring = ring_label(e);
-        rows.push_back({s.name, process_label(groups_[g], g), s.input.empty() ? "-" : s.input,
-                        s.output.empty() ? "-" : s.output, ring});
+        std::string procs;
+        for (std::size_t g : groups_of(i)) {
+            if (!procs.empty()) procs += ' ';
+            procs += process_label(groups_[g], g);
+            if (groups_[g].cpu >= 0) procs += "@cpu" + std::to_string(groups_[g].cpu);
+        }
+        std::size_t n = 0;
+        const ring_info* any = nullptr;
+        for (const auto& r : rings_)
+            if (r.from == i) ++n, any = &r;
+        std::string ring = any ? (n > 1 ? std::to_string(n) + " x " : "") + ring_label(*any) : "-";
+        if (any && any->sequenced) ring += ", numbered";
+        std::string name = s.name;
+        if (s.spread != spread_kind::none)
+            name += s.spread == spread_kind::farm ? (s.ordered ? " (farm)" : " (farm, unordered)") : " (partitioned)";
+        rows.push_back({name, procs, s.input.empty() ? "-" : s.input, s.output.empty() ? "-" : s.output, ring});
     }
-    std::size_t w[5] = {};
-    for (const auto& r : rows) {
-        const std::string* f[5] = {&r.stage, &r.process, &r.input, &r.output, &r.ring};
-        for (int k = 0; k < 5; ++k) w[k] = std::max(w[k], f[k]->size());
-    }
+    std::vector<std::size_t> w(5, 0);
+    for (const auto& r : rows)
+        for (std::size_t k = 0; k < 5; ++k) w[k] = std::max(w[k], r[k].size());
     std::ostringstream out;
     out << stages_.size() << " stages in " << groups_.size() << " processes on " << cpus_ << " cores\n";
     for (const auto& r : rows) {
-        const std::string* f[5] = {&r.stage, &r.process, &r.input, &r.output, &r.ring};
         std::string line;
-        for (int k = 0; k < 5; ++k) {
-            line += *f[k];
-            if (k < 4) line += std::string(w[k] - f[k]->size() + 2, ' ');
+        for (std::size_t k = 0; k < 5; ++k) {
+            line += r[k];
+            if (k < 4) line += std::string(w[k] - r[k].size() + 2, ' ');
         }
         out << line << '\n';
     }
+    for (const auto& why : reasons_) out << "why: " << why << '\n';
     return out.str();
 }
 
@@ -96,40 +131,190 @@ std::string pipeline_plan::to_dot() const {
     std::ostringstream out;
     out << "digraph forkline {\n  rankdir=LR;\n  node [shape=box];\n";
     for (std::size_t g = 0; g < groups_.size(); ++g) {
-        out << "  subgraph cluster_" << g << " {\n    label=\"" << process_label(groups_[g], g) << "\";\n";
+        out << "  subgraph cluster_" << g << " {\n    label=\"" << process_label(groups_[g], g);
+        if (groups_[g].cpu >= 0) out << " @cpu" << groups_[g].cpu;
+        out << "\";\n";
         for (std::size_t s : groups_[g].stages)
-            out << "    s" << s << " [label=\"" << dot_escape(stages_[s].name) << "\"];\n";
+            out << "    g" << g << "s" << s << " [label=\"" << dot_escape(label(g, s)) << "\"];\n";
         out << "  }\n";
     }
-    for (const auto& e : edges_)
-        out << "  s" << e.from << " -> s" << e.from + 1 << " [label=\"" << dot_escape(stages_[e.from].output) << "\\n"
-            << dot_escape(ring_label(e)) << "\"];\n";
+    for (const auto& r : rings_)
+        out << "  g" << r.from_group << "s" << r.from << " -> g" << r.to_group << "s" << r.from + 1 << " [label=\""
+            << dot_escape(stages_[r.from].output) << "\\n" << dot_escape(ring_label(r)) << "\"];\n";
+    // Stages fused into one process follow each other inside its cluster.
+    for (std::size_t g = 0; g < groups_.size(); ++g)
+        for (std::size_t k = 1; k < groups_[g].stages.size(); ++k)
+            out << "  g" << g << "s" << groups_[g].stages[k - 1] << " -> g" << g << "s" << groups_[g].stages[k]
+                << " [style=dashed];\n";
     out << "}\n";
     return out.str();
 }
 
 namespace detail {
 
+namespace {
+
+/// A run of consecutive elements that will share one process (or, for a spread element, its replicas).
+struct block {
+    std::size_t first, last;  // element indices, inclusive
+    bool spread;
+    std::size_t replicas;     // 0: fl::parallel, to be decided
+    bool caller;
+};
+
+std::vector<block> initial_blocks(const std::vector<stage_info>& stages) {
+    std::vector<block> blocks;
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+        const auto& s = stages[i];
+        bool spread = s.spread != spread_kind::none;
+        bool caller = i + 1 == stages.size();
+        blocks.push_back({i, i, spread, spread ? s.replicas : 1, caller});
+    }
+    return blocks;
+}
+
+std::size_t processes(const std::vector<block>& blocks) {
+    std::size_t n = 0;
+    for (const auto& b : blocks) n += b.spread ? std::max<std::size_t>(b.replicas, 1) : 1;
+    return n;
+}
+
+std::string names(const std::vector<stage_info>& stages, const block& b) {
+    std::string s;
+    for (std::size_t i = b.first; i <= b.last; ++i) s += (s.empty() ? "" : " + ") + stages[i].name;
+    return s;
+}
+
+/// Fuses neighbouring plain blocks: all of them when forced, otherwise the smallest pair at a
+/// time until there are no more processes than cores.
+void fuse(std::vector<block>& blocks, const std::vector<stage_info>& stages, bool forced, unsigned cpus,
+          std::vector<std::string>& reasons) {
+    std::size_t before = processes(blocks);
+    for (;;) {
+        if (!forced && processes(blocks) <= cpus) break;
+        std::size_t best = blocks.size();
+        for (std::size_t k = 0; k + 1 < blocks.size(); ++k) {
+            if (blocks[k].spread || blocks[k + 1].spread) continue;
+            std::size_t size = blocks[k + 1].last - blocks[k].first;
+            if (best == blocks.size() || size < blocks[best + 1].last - blocks[best].first) best = k;
+        }
+        if (best == blocks.size()) break;
+        blocks[best].last = blocks[best + 1].last;
+        blocks[best].caller = blocks[best].caller || blocks[best + 1].caller;
+        blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+    }
+    if (processes(blocks) == before) return;
+    std::string fused;
+    for (const auto& b : blocks)
+        if (!b.spread && b.last > b.first) fused += (fused.empty() ? "" : "; ") + names(stages, b);
+    reasons.push_back((forced ? "fused as asked (options.fuse): " : "fused " + std::to_string(before) +
+                                                                        " processes to fit " + std::to_string(cpus) +
+                                                                        " cores: ") +
+                      fused);
+}
+
+/// Gives fl::parallel stages the cores nothing else needs (each at least one replica).
+void size_parallel(std::vector<block>& blocks, const std::vector<stage_info>& stages, unsigned cpus,
+                   std::vector<std::string>& reasons) {
+    std::size_t fixed = 0, open = 0;
+    for (const auto& b : blocks) {
+        if (b.spread && b.replicas == 0)
+            ++open;
+        else
+            fixed += b.spread ? b.replicas : 1;
+    }
+    if (open == 0) return;
+    std::size_t spare = cpus > fixed ? cpus - fixed : 0;
+    std::size_t k = 0;
+    for (auto& b : blocks) {
+        if (!(b.spread && b.replicas == 0)) continue;
+        b.replicas = std::max<std::size_t>(1, spare / open + (k++ < spare % open ? 1 : 0));
+        reasons.push_back("parallel " + stages[b.first].name + ": " + std::to_string(b.replicas) + " replicas (" +
+                          std::to_string(spare) + " of " + std::to_string(cpus) + " cores left by the other " +
+                          std::to_string(fixed) + " processes)");
+    }
+}
+
+}  // namespace
+
 pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
     unsigned cpus = opts.cpus ? opts.cpus : cpu_count();
+    std::vector<std::string> reasons;
+    auto blocks = initial_blocks(stages);
+    // Parallel stages count as one process while deciding on fusion: they take what is left.
+    std::vector<block> counted = blocks;
+    for (auto& b : counted)
+        if (b.spread && b.replicas == 0) b.replicas = 1;
+    bool fuse_on = opts.fuse.value_or(processes(counted) > cpus);
+    if (fuse_on) fuse(blocks, stages, opts.fuse.value_or(false), cpus, reasons);
+    size_parallel(blocks, stages, cpus, reasons);
+
     std::vector<process_group> groups;
-    std::vector<edge_info> edges;
-    for (std::size_t i = 0; i < stages.size(); ++i) {
-        bool last = i + 1 == stages.size();
-        groups.push_back({{i}, last});
-        if (last) break;
-        edge_info e;
-        e.from = i;
-        e.fixed_slots = stages[i].fixed_slots;
-        e.unit = e.fixed_slots ? std::max<std::size_t>(stages[i].item_size, 1) : 1;
-        std::uint64_t units = std::max<std::uint64_t>(opts.ring_bytes / e.unit, e.fixed_slots ? 1 : 64);
-        e.capacity = std::bit_floor(units);
-        edges.push_back(e);
+    std::vector<std::vector<std::size_t>> groups_of_block;
+    for (const auto& b : blocks) {
+        std::vector<std::size_t> ids;
+        std::vector<std::size_t> members;
+        for (std::size_t i = b.first; i <= b.last; ++i) members.push_back(i);
+        if (b.spread) {
+            for (std::size_t r = 0; r < b.replicas; ++r) {
+                ids.push_back(groups.size());
+                groups.push_back({members, false, static_cast<int>(r), -1});
+            }
+        } else {
+            ids.push_back(groups.size());
+            groups.push_back({members, b.caller, -1, -1});
+        }
+        groups_of_block.push_back(ids);
+    }
+
+    std::vector<ring_info> rings;
+    for (std::size_t k = 0; k + 1 < blocks.size(); ++k) {
+        std::size_t from = blocks[k].last;
+        const auto& s = stages[from];
+        bool seq = (blocks[k].spread && stages[from].ordered) || (blocks[k + 1].spread && stages[from + 1].ordered);
+        ring_info r;
+        r.from = from;
+        r.sequenced = seq;
+        r.fixed_slots = seq ? s.seq_fixed_slots : s.fixed_slots;
+        r.unit = r.fixed_slots ? std::max<std::size_t>(seq ? s.seq_item_size : s.item_size, 1) : 1;
+        std::uint64_t units = std::max<std::uint64_t>(opts.ring_bytes / r.unit, r.fixed_slots ? 1 : 64);
+        r.capacity = std::bit_floor(units);
+        for (std::size_t a : groups_of_block[k])
+            for (std::size_t b : groups_of_block[k + 1]) {
+                r.from_group = a;
+                r.to_group = b;
+                rings.push_back(r);
+            }
+    }
+
+    std::size_t children = 0;
+    for (const auto& g : groups) children += g.in_caller ? 0 : 1;
+    // Pins are positions in the affinity mask (cpu k: its k-th core), so a plan made for pretended
+    // cores reads the same on every machine; the supervisor maps them onto the real mask.
+    if (opts.pin && groups.size() <= cpus) {
+        int c = 0;
+        for (auto& g : groups)
+            if (!g.in_caller) g.cpu = c++;
+        reasons.push_back("pinned " + std::to_string(children) + " worker processes to cores of their own (" +
+                          std::to_string(groups.size()) + " processes, " + std::to_string(cpus) + " cores)");
     }
     // Spinning only pays when every process has a core of its own; otherwise a waiting process
     // should give its core to one that has work.
     std::uint32_t spin = groups.size() <= cpus ? 4096 : 64;
-    return pipeline_plan(std::move(stages), std::move(groups), std::move(edges), cpus, spin);
+    if (spin == 64)
+        reasons.push_back(std::to_string(groups.size()) + " processes share " + std::to_string(cpus) +
+                          " cores: waiting processes sleep almost at once");
+    return pipeline_plan(std::move(stages), std::move(groups), std::move(rings), cpus, spin, std::move(reasons));
+}
+
+std::vector<int> affinity_cores() {
+    std::vector<int> out;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int c = 0; c < CPU_SETSIZE; ++c)
+            if (CPU_ISSET(c, &set)) out.push_back(c);
+    return out;
 }
 
 std::string readable_type_name(const char* mangled) {

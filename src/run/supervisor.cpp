@@ -2,6 +2,7 @@
 #include <forkline/run/detail/supervisor.hpp>
 #include <forkline/run/errors.hpp>
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -19,6 +20,11 @@
 #include <thread>
 
 namespace forkline::detail {
+
+namespace {
+thread_local std::atomic<std::uint32_t> caller_stage_now{0};
+}
+thread_local std::atomic<std::uint32_t>* stage_now = &caller_stage_now;
 
 namespace {
 
@@ -48,16 +54,17 @@ struct control_block {
     std::atomic<std::uint32_t> abort{0};
     std::atomic<std::uint32_t> error_claimed{0};
     std::uint32_t error_kind = 0;
-    std::uint32_t error_stage = 0;
+    std::uint32_t error_stage = 0, error_group = 0;
     std::int32_t error_pid = 0, error_signal = 0, error_code = 0;
     char error_message[4096] = {};
     std::size_t ring_count = 0;
 
     /// Records the first failure of the run (later ones lose) and stops every process.
-    void fail(std::uint32_t kind, std::size_t stage, const char* message, int pid, int sig, int code,
-              ipc::ring_control* const* rings) noexcept {
+    void fail(std::uint32_t kind, std::size_t group, std::size_t stage, const char* message, int pid, int sig,
+              int code, ipc::ring_control* const* rings) noexcept {
         if (error_claimed.exchange(1, std::memory_order_acq_rel) == 0) {
             error_kind = kind;
+            error_group = static_cast<std::uint32_t>(group);
             error_stage = static_cast<std::uint32_t>(stage);
             error_pid = pid;
             error_signal = sig;
@@ -75,9 +82,12 @@ struct control_block {
 supervisor::supervisor(pipeline_plan plan, run_report* report)
     : plan_(std::move(plan)), report_(report), started_(wall_clock()), caller_cpu_(thread_cpu()) {
     const auto& groups = plan_.groups();
-    const auto& edges = plan_.edges();
+    const auto& edges = plan_.rings();
     std::size_t states_at = align_up(sizeof(control_block), 64);
-    std::size_t size = align_up(states_at + groups.size() * sizeof(std::atomic<std::uint32_t>), 64);
+    std::size_t stages_at = align_up(states_at + groups.size() * sizeof(std::atomic<std::uint32_t>), 64);
+    // Each group's current stage on a cache line of its own: workers write it as items pass.
+    std::size_t waiters_at = align_up(stages_at + groups.size() * 64, 64);
+    std::size_t size = align_up(waiters_at + 2 * groups.size() * sizeof(ipc::waiter), 64);
     std::vector<std::size_t> ring_at, data_at;
     for (const auto& e : edges) {
         ring_at.push_back(size);
@@ -88,13 +98,36 @@ supervisor::supervisor(pipeline_plan plan, run_report* report)
     region_ = ipc::shared_region(size);
     control_ = new (region_.data()) control_block;
     states_ = reinterpret_cast<std::atomic<std::uint32_t>*>(region_.data() + states_at);
-    for (std::size_t g = 0; g < groups.size(); ++g) new (&states_[g]) std::atomic<std::uint32_t>(running);
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        new (&states_[g]) std::atomic<std::uint32_t>(running);
+        stages_.push_back(new (region_.data() + stages_at + 64 * g)
+                              std::atomic<std::uint32_t>(static_cast<std::uint32_t>(groups[g].stages.front())));
+    }
+    children_.reserve(groups.size());  // so that recording a forked child cannot throw
+    waiters_ = reinterpret_cast<ipc::waiter*>(region_.data() + waiters_at);
+    for (std::size_t w = 0; w < 2 * groups.size(); ++w) new (&waiters_[w]) ipc::waiter;
     for (std::size_t i = 0; i < edges.size(); ++i) {
-        rings_.push_back(new (region_.data() + ring_at[i]) ipc::ring_control(edges[i].capacity));
+        auto* r = new (region_.data() + ring_at[i]) ipc::ring_control(edges[i].capacity);
+        // A group that reads from several rings sleeps on one waiter that all of them wake; the
+        // same for a group that writes to several.
+        if (plan_.rings_to(edges[i].to_group).size() > 1) r->readable = &fan_in(edges[i].to_group);
+        if (plan_.rings_from(edges[i].from_group).size() > 1) r->writable = &fan_out(edges[i].from_group);
+        rings_.push_back(r);
         data_.push_back(region_.data() + data_at[i]);
     }
     control_->ring_count = rings_.size();
 }
+
+namespace {
+void pin_to(int position) noexcept {
+    auto cores = affinity_cores();
+    if (position < 0 || cores.empty()) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cores[static_cast<std::size_t>(position) % cores.size()], &set);
+    ::sched_setaffinity(0, sizeof set, &set);  // best effort: a refusal only costs speed
+}
+}  // namespace
 
 supervisor::~supervisor() {
     teardown();
@@ -121,22 +154,42 @@ void supervisor::fill_report() noexcept {
     }
 }
 
+namespace {
+pid_t parent_pid = 0;  // in a worker: the process that started it
+
+/// A worker whose parent is gone stops (PR_SET_PDEATHSIG covers the common case; this covers a
+/// parent whose forking thread ended, and the instants before the signal was armed).
+void check_parent(void*) {
+    if (parent_pid != 0 && ::getppid() != parent_pid) throw ipc::aborted{};
+}
+}  // namespace
+
 ipc::wait_policy supervisor::child_policy() const noexcept {
     ipc::wait_policy p;
     p.abort = &control_->abort;
     p.spin = plan_.spin();
+    p.on_wake = &check_parent;
     return p;
 }
 
 ipc::wait_policy supervisor::caller_policy() noexcept {
     ipc::wait_policy p = child_policy();
     p.sleep_ms = caller_watch_ms;
-    p.on_timeout = &supervisor::on_caller_timeout;
-    p.on_timeout_arg = this;
+    p.on_wake = &supervisor::on_caller_wake;
+    p.on_wake_arg = this;
     return p;
 }
 
-void supervisor::on_caller_timeout(void* self) { static_cast<supervisor*>(self)->poll_children(); }
+void supervisor::on_caller_wake(void* self) { static_cast<supervisor*>(self)->watch_children(); }
+
+/// Looks at the children at most every caller_watch_ms, however often the caller wakes (a
+/// program whose timer signals interrupt every sleep still notices a dead child).
+void supervisor::watch_children() {
+    double now = wall_clock();
+    if (now - last_watch_ < caller_watch_ms * 1e-3) return;
+    last_watch_ = now;
+    poll_children();
+}
 
 namespace {
 
@@ -151,17 +204,22 @@ void flush_standard_streams() noexcept {
 }
 
 [[noreturn]] void child_main(control_block* control, std::atomic<std::uint32_t>* states,
-                             ipc::ring_control* const* rings, std::size_t group,
-                             std::size_t first_stage, const std::string& name, pid_t parent, void (*body)(void*),
-                             void* arg) {
-    // Die with the caller, even if it is killed before it can stop us.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+                             std::atomic<std::uint32_t>* stage, ipc::ring_control* const* rings, std::size_t group,
+                             const std::string& name, int cpu, pid_t parent, bool from_main_thread,
+                             void (*body)(void*), void* arg) {
+    // Die with the caller, even if it is killed before it can stop us. The signal comes when the
+    // forking *thread* ends, so it is armed only for forks from the main thread; the waits check
+    // the parent themselves too.
+    parent_pid = parent;
+    if (from_main_thread) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(0);
     // Ctrl-C stops workers even when the caller handles SIGINT itself.
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
     std::string title = "fl:" + name;
     ::prctl(PR_SET_NAME, title.c_str());
+    pin_to(cpu);
+    stage_now = stage;
 
     std::uint32_t state = done;
     try {
@@ -170,10 +228,11 @@ void flush_standard_streams() noexcept {
         state = aborted;
     } catch (const std::exception& e) {
         state = failed;
-        control->fail(exception, first_stage, e.what(), 0, 0, 0, rings);
+        control->fail(exception, group, current_stage(), e.what(), 0, 0, 0, rings);
     } catch (...) {
         state = failed;
-        control->fail(exception, first_stage, "an exception not derived from std::exception", 0, 0, 0, rings);
+        control->fail(exception, group, current_stage(), "an exception not derived from std::exception", 0, 0, 0,
+                      rings);
     }
     states[group].store(state, std::memory_order_release);
     flush_standard_streams();
@@ -187,9 +246,12 @@ void supervisor::start(std::size_t group, void (*body)(void*), void* arg) {
     flush_standard_streams();
     std::size_t first = plan_.groups()[group].stages.front();
     pid_t parent = ::getpid();
+    bool from_main_thread = ::gettid() == parent;
     pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "forkline: fork failed");
-    if (pid == 0) child_main(control_, states_, rings_.data(), group, first, plan_.stages()[first].name, parent, body, arg);
+    if (pid == 0)
+        child_main(control_, states_, stages_[group], rings_.data(), group, plan_.label(group, first),
+                   plan_.groups()[group].cpu, parent, from_main_thread, body, arg);
     children_.push_back({pid, group});
 }
 
@@ -200,8 +262,8 @@ void supervisor::reaped(child& c, int status) {
     if (clean || state == failed || state == aborted) return;
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::size_t stage = plan_.groups()[c.group].stages.front();
-    control_->fail(crash, stage, "", static_cast<int>(c.pid), sig, code, rings_.data());
+    std::size_t stage = stages_[c.group]->load(std::memory_order_relaxed);
+    control_->fail(crash, c.group, stage, "", static_cast<int>(c.pid), sig, code, rings_.data());
 }
 
 /// Collects one child if it has ended (or, with `block`, once it ends); true when it is collected.
@@ -260,7 +322,8 @@ void supervisor::finish(std::exception_ptr caller_error, std::size_t caller_stag
             message = e.what();
         } catch (...) {
         }
-        control_->fail(exception, caller_stage, message.c_str(), 0, 0, 0, rings_.data());
+        std::size_t group = plan_.groups_of(caller_stage).front();
+        control_->fail(exception, group, caller_stage, message.c_str(), 0, 0, 0, rings_.data());
     }
     if (control_->abort.load(std::memory_order_acquire)) {
         teardown();
@@ -277,7 +340,7 @@ void supervisor::finish(std::exception_ptr caller_error, std::size_t caller_stag
 void supervisor::throw_recorded() {
     if (!control_->error_claimed.load(std::memory_order_acquire))
         throw stage_error("?", "the run was stopped without a recorded cause");
-    const std::string& name = plan_.stages().at(control_->error_stage).name;
+    std::string name = plan_.label(control_->error_group, control_->error_stage);
     if (control_->error_kind == crash)
         throw stage_crashed(name, control_->error_pid, control_->error_signal, control_->error_code);
     throw stage_error(name, control_->error_message);

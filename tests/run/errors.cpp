@@ -37,6 +37,9 @@ struct pid_box {
     ~pid_box() { ::munmap(pid, sizeof *pid); }
 };
 
+/// These tests name the stage that failed: one process per stage, whatever the core count.
+const fl::options apart{.fuse = false};
+
 auto throw_at(long bad) {
     return [bad](long i) {
         if (i == bad) throw std::runtime_error("bad item " + std::to_string(i));
@@ -68,7 +71,7 @@ TEST_CASE("an exception in a middle stage ends the run as stage_error naming it"
              fl::named("checker", fl::map(throw_at(5000))) | fl::map([](long i) { return i * 2; }) |
              fl::reduce(0L, std::plus<>{});
     try {
-        fl::run(p);
+        fl::run(p, apart);
         FAIL("no exception");
     } catch (const fl::stage_error& e) {
         CHECK(e.stage() == "checker");
@@ -104,7 +107,7 @@ TEST_CASE("a stage that calls abort() is reported as crashed by SIGABRT", "[run]
              }) |
              fl::count();
     try {
-        fl::run(p);
+        fl::run(p, apart);
         FAIL("no exception");
     } catch (const fl::stage_crashed& e) {
         CHECK(e.stage() == "map");
@@ -121,7 +124,7 @@ TEST_CASE("a stage that exits with a code is reported as crashed with that code"
              }) |
              fl::to_vector();
     try {
-        fl::run(p);
+        fl::run(p, apart);
         FAIL("no exception");
     } catch (const fl::stage_crashed& e) {
         CHECK(e.stage() == "filter");
@@ -145,7 +148,7 @@ TEST_CASE("a stage killed from outside with SIGKILL is reported as crashed", "[r
              })) |
              fl::count();
     try {
-        fl::run(p);
+        fl::run(p, apart);
         FAIL("no exception");
     } catch (const fl::stage_crashed& e) {
         CHECK(e.stage() == "victim");
@@ -171,7 +174,7 @@ TEST_CASE("a stage stuck in its own code is killed when the run stops", "[run][e
                  return i;
              }) |
              fl::count();
-    CHECK_THROWS_MATCHES(fl::run(p, fl::options{.ring_bytes = 16}), fl::stage_error,
+    CHECK_THROWS_MATCHES(fl::run(p, fl::options{.ring_bytes = 16, .fuse = false}), fl::stage_error,
                          Catch::Matchers::Message("forkline: stage 'generate' failed: early failure"));
 }
 
@@ -181,7 +184,7 @@ TEST_CASE("the first failure wins when several stages fail", "[run][errors]") {
              fl::count();
     // Either can fail first; whichever did is the one reported, and only once.
     try {
-        fl::run(p);
+        fl::run(p, apart);
         FAIL("no exception");
     } catch (const fl::stage_error& e) {
         CHECK((e.stage() == "first" || e.stage() == "second"));
@@ -202,7 +205,7 @@ TEST_CASE("SIGINT on the caller stops every process of the run", "[run][errors]"
                      return i;
                  }) |
                  fl::count();
-        fl::run(p);
+        fl::run(p, apart);
         return 0;
     });
     while (started->load() == 0) std::this_thread::yield();

@@ -15,7 +15,7 @@ auto sample() {
 }  // namespace
 
 TEST_CASE("the v1 planner gives every stage a process and the sink the caller", "[run][plan]") {
-    auto p = fl::plan(sample(), fl::options{.cpus = 4});
+    auto p = fl::plan(sample(), fl::options{.cpus = 4, .pin = false});
     REQUIRE(p.stages().size() == 4);
     REQUIRE(p.groups().size() == 4);
     for (std::size_t i = 0; i < 3; ++i) {
@@ -28,29 +28,29 @@ TEST_CASE("the v1 planner gives every stage a process and the sink the caller", 
 }
 
 TEST_CASE("plan records item types and picks the ring kind from them", "[run][plan]") {
-    auto p = fl::plan(sample());
+    auto p = fl::plan(sample(), fl::options{.cpus = 4});
     CHECK(p.stages()[0].output == "long");
     CHECK(p.stages()[1].input == "long");
     CHECK(p.stages()[1].output == "std::string");
     CHECK(p.stages()[2].output == "unsigned long");
     CHECK(p.stages()[3].input == "unsigned long");
-    REQUIRE(p.edges().size() == 3);
-    CHECK(p.edges()[0].fixed_slots);
-    CHECK(p.edges()[0].unit == sizeof(long));
-    CHECK_FALSE(p.edges()[1].fixed_slots);
-    CHECK(p.edges()[2].fixed_slots);
+    REQUIRE(p.rings().size() == 3);
+    CHECK(p.rings()[0].fixed_slots);
+    CHECK(p.rings()[0].unit == sizeof(long));
+    CHECK_FALSE(p.rings()[1].fixed_slots);
+    CHECK(p.rings()[2].fixed_slots);
 }
 
 TEST_CASE("ring_bytes sets every ring's capacity, rounded down to a power of two", "[run][plan]") {
-    auto p = fl::plan(sample(), fl::options{.ring_bytes = 3000});
-    CHECK(p.edges()[0].capacity == 256);  // 3000 / 8 = 375 slots -> 256
-    CHECK(p.edges()[1].capacity == 2048);
-    CHECK(p.edges()[0].bytes() <= 3000);
+    auto p = fl::plan(sample(), fl::options{.ring_bytes = 3000, .cpus = 4});
+    CHECK(p.rings()[0].capacity == 256);  // 3000 / 8 = 375 slots -> 256
+    CHECK(p.rings()[1].capacity == 2048);
+    CHECK(p.rings()[0].bytes() <= 3000);
 }
 
 TEST_CASE("describe prints each stage with its process, types and ring", "[run][plan]") {
-    std::string text = fl::plan(sample(), fl::options{.cpus = 2}).describe();
-    CHECK_THAT(text, Catch::Matchers::StartsWith("4 stages in 4 processes on 2 cores\n"));
+    std::string text = fl::plan(sample(), fl::options{.cpus = 4}).describe();
+    CHECK_THAT(text, Catch::Matchers::StartsWith("4 stages in 4 processes on 4 cores\n"));
     CHECK_THAT(text, Catch::Matchers::Contains("iota"));
     CHECK_THAT(text, Catch::Matchers::Contains("lengths"));
     CHECK_THAT(text, Catch::Matchers::Contains("caller"));
@@ -60,16 +60,16 @@ TEST_CASE("describe prints each stage with its process, types and ring", "[run][
 }
 
 TEST_CASE("to_dot draws a cluster per process and an edge per ring", "[run][plan]") {
-    std::string dot = fl::plan(sample()).to_dot();
+    std::string dot = fl::plan(sample(), fl::options{.cpus = 4}).to_dot();
     CHECK_THAT(dot, Catch::Matchers::StartsWith("digraph forkline {"));
     CHECK_THAT(dot, Catch::Matchers::Contains("subgraph cluster_3"));
-    CHECK_THAT(dot, Catch::Matchers::Contains("s0 -> s1"));
-    CHECK_THAT(dot, Catch::Matchers::Contains("s2 -> s3"));
+    CHECK_THAT(dot, Catch::Matchers::Contains("g0s0 -> g1s1"));
+    CHECK_THAT(dot, Catch::Matchers::Contains("g2s2 -> g3s3"));
     CHECK_THAT(dot, Catch::Matchers::Contains("label=\"lengths\""));
 }
 
 TEST_CASE("a stream's plan ends in the caller", "[run][plan]") {
-    auto p = fl::plan(fl::iota(0, 3) | fl::map([](int i) { return i; }));
+    auto p = fl::plan(fl::iota(0, 3) | fl::map([](int i) { return i; }), fl::options{.cpus = 4});
     REQUIRE(p.stages().size() == 3);
     CHECK(p.stages()[2].role == fl::element_role::output);
     CHECK(p.groups()[2].in_caller);
@@ -78,7 +78,7 @@ TEST_CASE("a stream's plan ends in the caller", "[run][plan]") {
 TEST_CASE("a run report gives every process its stages and CPU time", "[run][plan]") {
     fl::run_report report;
     auto n = fl::run(fl::iota(0, 100'000) | fl::named("half", fl::map([](int i) { return i / 2; })) | fl::count(),
-                     fl::options{.report = &report});
+                     fl::options{.fuse = false, .report = &report});
     CHECK(n == 100'000);
     REQUIRE(report.processes.size() == 3);
     CHECK(report.processes[0].stages == std::vector<std::string>{"iota"});

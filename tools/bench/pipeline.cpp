@@ -185,12 +185,17 @@ int main(int argc, char** argv) {
 
     long n8 = n_of(2e8);
     auto inc = [](long i) { return i + 1; };
-    rows.push_back(measure("forkline 8 stages on this machine", n8, [&] {
+    auto eight = [&](const fl::options& o) {
         long r = fl::run(fl::iota(0L, n8) | fl::map(inc) | fl::map(inc) | fl::map(inc) | fl::map(inc) | fl::map(inc) |
-                         fl::map(inc) | fl::reduce(0L, std::plus<>{}));
+                             fl::map(inc) | fl::reduce(0L, std::plus<>{}),
+                         o);
         check(r == expected_sum(n8) + 6 * n8, "8 stages");
-    }));
-    rows.back().note = "8 processes";
+    };
+    rows.push_back(measure("forkline 8 stages, 8 processes", n8, [&] { eight(fl::options{.fuse = false}); }));
+    rows.back().note = "more processes than cores";
+    rows.back().against = three;
+    rows.push_back(measure("forkline 8 stages, planner fuses", n8, [&] { eight(fl::options{}); }));
+    rows.back().note = "as many processes as cores";
     rows.back().against = three;
 
     long nb = n_of(2e6);
@@ -202,7 +207,7 @@ int main(int argc, char** argv) {
     rows.push_back(measure("forkline 8 stages, one slow", nb, [&] {
         fl::run(fl::iota(0L, nb) | fl::named("slow", fl::map(slow)) | fl::map(inc) | fl::map(inc) | fl::map(inc) |
                     fl::map(inc) | fl::map(inc) | fl::reduce(0L, std::plus<>{}),
-                fl::options{.report = &report});
+                fl::options{.fuse = false, .report = &report});
     }));
     {
         // How busy the stages that only wait for the slow one were, each as a share of one core.

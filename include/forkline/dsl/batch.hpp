@@ -16,13 +16,15 @@ struct batch_stage : detail::pipe_base {
     static constexpr bool check() { return true; }
     template <class In>
     using output = std::vector<In>;
+    template <class In>
+    static constexpr bool stateless = false;  // a batch spans items
 
     template <class In>
     struct runner {
         std::size_t n;
         std::vector<In> buf{};
         template <class Out>
-        void push(In&& x, Out& out) {
+        [[gnu::always_inline]] void push(In&& x, Out& out) {
             if (buf.empty()) buf.reserve(n);
             buf.push_back(std::move(x));
             if (buf.size() == n) {

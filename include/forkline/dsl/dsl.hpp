@@ -16,3 +16,5 @@
 #include <forkline/dsl/to_vector.hpp>
 #include <forkline/dsl/unbatch.hpp>
 #include <forkline/dsl/write_lines.hpp>
+#include <forkline/dsl/farm.hpp>
+#include <forkline/dsl/partition_by.hpp>

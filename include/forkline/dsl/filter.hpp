@@ -22,12 +22,14 @@ struct filter_stage : detail::pipe_base {
     }
     template <class In>
     using output = In;
+    template <class In>
+    static constexpr bool stateless = std::predicate<const Pred&, In&>;
 
     template <class In>
     struct runner {
         Pred& pred;
         template <class Out>
-        void push(In&& x, Out& out) {
+        [[gnu::always_inline]] void push(In&& x, Out& out) {
             if (std::invoke(pred, x)) out.push(std::move(x));
         }
         template <class Out>

@@ -29,12 +29,14 @@ struct flat_map_stage : detail::pipe_base {
     }
     template <class In>
     using output = std::remove_cvref_t<ranges::range_value_t<std::invoke_result_t<Fn&, In&&>>>;
+    template <class In>
+    static constexpr bool stateless = std::invocable<const Fn&, In&&>;
 
     template <class In>
     struct runner {
         Fn& fn;
         template <class Out>
-        void push(In&& x, Out& out) {
+        [[gnu::always_inline]] void push(In&& x, Out& out) {
             auto&& r = std::invoke(fn, std::move(x));
             for (auto&& y : r) out.push(static_cast<const output<In>&>(y));
         }

@@ -25,7 +25,7 @@ struct for_each_sink : detail::pipe_base {
     template <class In>
     struct runner {
         Fn& fn;
-        void push(In&& x) { std::invoke(fn, std::move(x)); }
+        [[gnu::always_inline]] void push(In&& x) { std::invoke(fn, std::move(x)); }
         void finish() {}
     };
     template <class In>

@@ -26,12 +26,14 @@ struct map_stage : detail::pipe_base {
     }
     template <class In>
     using output = std::remove_cvref_t<std::invoke_result_t<Fn&, In&&>>;
+    template <class In>
+    static constexpr bool stateless = std::invocable<const Fn&, In&&>;
 
     template <class In>
     struct runner {
         Fn& fn;
         template <class Out>
-        void push(In&& x, Out& out) { out.push(std::invoke(fn, std::move(x))); }
+        [[gnu::always_inline]] void push(In&& x, Out& out) { out.push(std::invoke(fn, std::move(x))); }
         template <class Out>
         void finish(Out&) {}
     };

@@ -35,7 +35,7 @@ struct reduce_sink : detail::pipe_base {
     struct runner {
         Acc acc;
         Op& op;
-        void push(In&& x) {
+        [[gnu::always_inline]] void push(In&& x) {
             if constexpr (detail::folds_in_place<Op, Acc, In>)
                 std::invoke(op, acc, std::move(x));
             else

@@ -19,7 +19,7 @@ struct to_vector_sink : detail::pipe_base {
     template <class In>
     struct runner {
         std::vector<In> items{};
-        void push(In&& x) { items.push_back(std::move(x)); }
+        [[gnu::always_inline]] void push(In&& x) { items.push_back(std::move(x)); }
         std::vector<In> finish() { return std::move(items); }
     };
     template <class In>

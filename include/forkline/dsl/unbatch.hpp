@@ -21,11 +21,13 @@ struct unbatch_stage : detail::pipe_base {
     }
     template <class In>
     using output = std::remove_cvref_t<ranges::range_value_t<In>>;
+    template <class In>
+    static constexpr bool stateless = true;
 
     template <class In>
     struct runner {
         template <class Out>
-        void push(In&& x, Out& out) {
+        [[gnu::always_inline]] void push(In&& x, Out& out) {
             for (auto&& y : x) out.push(std::move(y));
         }
         template <class Out>

@@ -19,6 +19,10 @@
 #include <type_traits>
 #include <vector>
 
+/// The per-item paths of the rings must inline into the stage loops; their rare paths must not.
+#define FORKLINE_HOT [[gnu::always_inline]] inline
+#define FORKLINE_COLD [[gnu::noinline, gnu::cold]]
+
 namespace forkline::ipc {
 
 /// The shared half of a ring; placement-constructed in a shared region before the fork.
@@ -26,16 +30,18 @@ struct ring_control {
     alignas(64) std::atomic<std::uint64_t> head{0};  ///< written by the producer
     std::atomic<std::uint32_t> closed{0};            ///< set once by the producer at end of stream
     alignas(64) std::atomic<std::uint64_t> tail{0};  ///< written by the consumer
-    waiter readable;                                 ///< the consumer sleeps here
-    waiter writable;                                 ///< the producer sleeps here
+    waiter own_readable;                             ///< the consumer sleeps here...
+    waiter own_writable;                             ///< ...and the producer here,
+    waiter* readable = &own_readable;                ///< unless it serves several rings at once
+    waiter* writable = &own_writable;                ///< (a farm's dispatcher or collector)
     std::uint64_t capacity = 0;                      ///< slots or bytes; a power of two
 
     explicit ring_control(std::uint64_t cap) : capacity(cap) {}
 
     /// Wakes both sides, whatever they wait for (abort, teardown).
     void wake_all() noexcept {
-        readable.wake_all();
-        writable.wake_all();
+        readable->wake_all();
+        writable->wake_all();
     }
 };
 
@@ -46,7 +52,7 @@ constexpr std::uint64_t ring_round_capacity(std::uint64_t n) noexcept { return s
 class producer_cursor {
 public:
     producer_cursor(ring_control& c, const wait_policy& p) noexcept
-        : c_(&c), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)) {}
+        : c_(&c), readable_(c.readable), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)) {}
     producer_cursor(const producer_cursor&) = delete;
     producer_cursor& operator=(const producer_cursor&) = delete;
 
@@ -56,13 +62,19 @@ public:
         if (head_ == published_) return;
         c_->head.store(head_, std::memory_order_release);
         published_ = head_;
-        c_->readable.notify(urgent);
+        c_->readable->notify(urgent);
+    }
+    /// Publishes at once if the consumer is idle and something is unpublished (called between
+    /// input items, so a stage busy with input it drops still hands over what it made).
+    FORKLINE_HOT void nudge() noexcept {
+        if (head_ != published_ && readable_->sleeping.load(std::memory_order_relaxed) != waiter::awake) [[unlikely]]
+            flush(false);
     }
     /// Ends the stream: flushes, then tells the consumer nothing more will come.
     void close() noexcept {
         flush();
         c_->closed.store(1, std::memory_order_release);
-        c_->readable.notify();
+        c_->readable->notify();
     }
     const wait_policy& policy() const noexcept { return *policy_; }
     void set_policy(const wait_policy& p) noexcept { policy_ = &p; }
@@ -70,14 +82,26 @@ public:
 protected:
     std::uint64_t free_space() const noexcept { return cap_ - (head_ - tail_cache_); }
 
+public:
+    /// True when n units are free now; never waits (for a dispatcher that serves several rings).
+    bool try_reserve(std::uint64_t n) noexcept {
+        if (free_space() >= n) return true;
+        tail_cache_ = c_->tail.load(std::memory_order_acquire);
+        return free_space() >= n;
+    }
+
+protected:
     /// Blocks until n units are free.
-    void reserve(std::uint64_t n) {
+    FORKLINE_HOT void reserve(std::uint64_t n) {
         if (free_space() >= n) [[likely]] return;
+        reserve_slow(n);
+    }
+    FORKLINE_COLD void reserve_slow(std::uint64_t n) {
         check_abort(*policy_);
         tail_cache_ = c_->tail.load(std::memory_order_acquire);
         if (free_space() >= n) return;
         flush();
-        c_->writable.wait(
+        c_->writable->wait(
             [&] {
                 tail_cache_ = c_->tail.load(std::memory_order_acquire);
                 return free_space() >= n;
@@ -85,15 +109,15 @@ protected:
             *policy_);
     }
     /// Counts n units as written; publishes a full batch, or at once when the consumer sleeps.
-    void advance(std::uint64_t n) noexcept {
+    FORKLINE_HOT void advance(std::uint64_t n) noexcept {
         head_ += n;
-        if (head_ - signalled_ >= batch_)
-            flush(true);
-        else if (c_->readable.sleeping.load(std::memory_order_relaxed))
-            flush(false);
+        if (head_ - signalled_ >= batch_ || readable_->sleeping.load(std::memory_order_relaxed)) [[unlikely]]
+            publish_now();
     }
+    FORKLINE_COLD void publish_now() noexcept { flush(head_ - signalled_ >= batch_); }
 
     ring_control* c_;
+    waiter* readable_;  ///< c_->readable, read on every item
     const wait_policy* policy_;
     std::uint64_t cap_, mask_, batch_;
     std::uint64_t head_ = 0, published_ = 0, tail_cache_ = 0;
@@ -104,7 +128,7 @@ protected:
 class consumer_cursor {
 public:
     consumer_cursor(ring_control& c, const wait_policy& p) noexcept
-        : c_(&c), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)) {}
+        : c_(&c), writable_(c.writable), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)) {}
     consumer_cursor(const consumer_cursor&) = delete;
     consumer_cursor& operator=(const consumer_cursor&) = delete;
 
@@ -114,7 +138,7 @@ public:
         if (tail_ == released_) return;
         c_->tail.store(tail_, std::memory_order_release);
         released_ = tail_;
-        c_->writable.notify(urgent);
+        c_->writable->notify(urgent);
     }
     const wait_policy& policy() const noexcept { return *policy_; }
     void set_policy(const wait_policy& p) noexcept { policy_ = &p; }
@@ -122,14 +146,32 @@ public:
 protected:
     std::uint64_t available() const noexcept { return head_cache_ - tail_; }
 
+public:
+    /// True when n units are readable now; never waits (for a collector that serves several rings).
+    bool try_fill(std::uint64_t n) noexcept {
+        if (available() >= n) return true;
+        head_cache_ = c_->head.load(std::memory_order_acquire);
+        return available() >= n;
+    }
+    /// True when the producer closed the ring and everything in it was read.
+    bool finished() noexcept {
+        if (!c_->closed.load(std::memory_order_acquire)) return false;
+        head_cache_ = c_->head.load(std::memory_order_acquire);
+        return available() == 0;
+    }
+
+protected:
     /// Blocks until n units are readable; false when the stream closed with fewer left.
-    bool fill(std::uint64_t n) {
+    FORKLINE_HOT bool fill(std::uint64_t n) {
         if (available() >= n) [[likely]] return true;
+        return fill_slow(n);
+    }
+    FORKLINE_COLD bool fill_slow(std::uint64_t n) {
         check_abort(*policy_);
         head_cache_ = c_->head.load(std::memory_order_acquire);
         if (available() >= n) return true;
         release();
-        c_->readable.wait(
+        c_->readable->wait(
             [&] {
                 head_cache_ = c_->head.load(std::memory_order_acquire);
                 if (available() >= n) return true;
@@ -140,15 +182,15 @@ protected:
             *policy_);
         return available() >= n;
     }
-    void advance(std::uint64_t n) noexcept {
+    FORKLINE_HOT void advance(std::uint64_t n) noexcept {
         tail_ += n;
-        if (tail_ - signalled_ >= batch_)
-            release(true);
-        else if (c_->writable.sleeping.load(std::memory_order_relaxed))
-            release(false);
+        if (tail_ - signalled_ >= batch_ || writable_->sleeping.load(std::memory_order_relaxed)) [[unlikely]]
+            release_now();
     }
+    FORKLINE_COLD void release_now() noexcept { release(tail_ - signalled_ >= batch_); }
 
     ring_control* c_;
+    waiter* writable_;  ///< c_->writable, read on every item
     const wait_policy* policy_;
     std::uint64_t cap_, mask_, batch_;
     std::uint64_t tail_ = 0, released_ = 0, head_cache_ = 0;
@@ -164,7 +206,7 @@ public:
     slot_producer(ring_control& c, void* slots, const wait_policy& p) noexcept
         : producer_cursor(c, p), slots_(static_cast<T*>(slots)) {}
 
-    void push(const T& v) {
+    FORKLINE_HOT void push(const T& v) {
         reserve(1);
         slots_[head_ & mask_] = v;
         advance(1);
@@ -189,7 +231,7 @@ public:
         : consumer_cursor(c, p), slots_(static_cast<const T*>(slots)) {}
 
     /// Takes the next item; false at end of stream.
-    bool pop(T& out) {
+    FORKLINE_HOT bool pop(T& out) {
         if (!fill(1)) return false;
         out = slots_[tail_ & mask_];
         advance(1);

@@ -25,11 +25,13 @@ void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept;
 struct wait_policy {
     const std::atomic<std::uint32_t>* abort = nullptr;
     std::uint32_t spin = 4096;      ///< polls before sleeping; 0 when processes outnumber cores
-    int sleep_ms = 1000;            ///< a sleeper re-checks the abort flag at least this often
+    int sleep_ms = 1000;            ///< a deep sleeper re-checks the abort flag at least this often
     void (*before_sleep)(void*) = nullptr;
     void* before_sleep_arg = nullptr;
-    void (*on_timeout)(void*) = nullptr;  ///< may throw aborted
-    void* on_timeout_arg = nullptr;
+    /// Called each time a deep sleep ends, whatever ended it (a signal, a wake-up, the timeout);
+    /// may throw aborted. The caller watches its children with it, a worker its parent.
+    void (*on_wake)(void*) = nullptr;
+    void* on_wake_arg = nullptr;
 };
 
 /// Throws aborted when the run was aborted. Rings check it whenever a side runs out of cached
@@ -55,7 +57,9 @@ inline void cpu_relax() noexcept {
 /// *deeply*, and the first item wakes it. So a stage fed slowly wakes about a thousand times a
 /// second at most, however many items arrive, and an idle one wakes on the first item.
 struct alignas(64) waiter {
-    static constexpr std::uint32_t awake = 0, deep = 1, light = 2;
+    /// hungry: spinning for a while already; the other side then publishes at once (without a
+    /// wake-up), so an item never waits for a batch to fill while its consumer is idle.
+    static constexpr std::uint32_t awake = 0, deep = 1, light = 2, hungry = 3;
     static constexpr int light_sleep_ms = 1;
 
     std::atomic<std::uint32_t> seq{0};
@@ -100,12 +104,12 @@ struct alignas(64) waiter {
                 return;
             }
             check_abort(policy);
-            bool woken = futex_wait(seq, s, depth == light ? light_sleep_ms : policy.sleep_ms);
+            futex_wait(seq, s, depth == light ? light_sleep_ms : policy.sleep_ms);
             if (ready()) {
                 sleeping.store(awake, std::memory_order_relaxed);
                 return;
             }
-            if (!woken && depth == deep && policy.on_timeout) policy.on_timeout(policy.on_timeout_arg);
+            if (depth == deep && policy.on_wake) policy.on_wake(policy.on_wake_arg);
             check_abort(policy);
         }
     }

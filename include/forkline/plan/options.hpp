@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct options {
     std::size_t ring_bytes = 256 * 1024;
     /// Cores the planner may assume; 0 means fl::cpu_count() (the cores this process may run on).
     unsigned cpus = 0;
+    /// Run adjacent plain stages in one process: `true` always, `false` never; by default only
+    /// when the pipeline would otherwise need more processes than there are cores.
+    std::optional<bool> fuse{};
+    /// Pin each worker process to a core of its own when there are no more processes than cores.
+    bool pin = true;
     /// When set, filled in as the run ends (also when it ends with an error).
     run_report* report = nullptr;
 };

@@ -1,6 +1,7 @@
-// The plan of a run: which process runs which stage, the item type on every edge, and the size
-// of the ring that carries it. Computed by the planner (src/plan) from a description of the
-// stages that the templates produce; fl::plan(pipeline) returns it without running anything.
+// The plan of a run: which process runs which stages (fused groups, farm replicas), which core
+// it is pinned to, the item type on every edge and the rings that carry it, and why. Computed by
+// the planner (src/plan) from a description of the stages that the templates produce;
+// fl::plan(pipeline) returns it without running anything.
 #pragma once
 
 #include <forkline/plan/options.hpp>
@@ -13,29 +14,39 @@
 namespace forkline {
 
 enum class element_role { source, stage, sink, output };  // output: the end of a sink-less stream
+enum class spread_kind { none, farm, partition };         // how many processes run an element
 
 /// One element of the pipeline as the planner sees it.
 struct stage_info {
     std::string name;
-    element_role role;
+    element_role role = element_role::stage;
     std::string input;   ///< item type received ("" for a source)
     std::string output;  ///< item type sent on ("" for a sink)
     bool fixed_slots = false;   ///< the output items travel as raw fixed-size slots
     std::size_t item_size = 0;  ///< sizeof the output item type
+    spread_kind spread = spread_kind::none;
+    std::size_t replicas = 1;  ///< for farm and partition_by; 0: fl::parallel, the planner decides
+    bool ordered = false;      ///< an ordered farm: its edges carry sequence-numbered items
+    bool seq_fixed_slots = false;   ///< ...which travel like this (for the edges of ordered farms)
+    std::size_t seq_item_size = 0;  ///< and are this large
 };
 
 /// One OS process and the stages it runs, in order.
 struct process_group {
     std::vector<std::size_t> stages;
     bool in_caller = false;  ///< runs in the process that called fl::run / iterates fl::stream
+    int replica = -1;        ///< which replica of a farm or partition_by, or -1
+    int cpu = -1;            ///< the core it is pinned to, or -1
 };
 
-/// The ring between stage `from` and stage `from + 1`.
-struct edge_info {
+/// One ring: from a process running element `from` to a process running element `from + 1`.
+struct ring_info {
     std::size_t from = 0;
+    std::size_t from_group = 0, to_group = 0;
+    bool sequenced = false;      ///< carries sequence-numbered items (an ordered farm's edge)
     bool fixed_slots = false;
-    std::size_t unit = 1;           ///< bytes per slot (1 for a byte ring)
-    std::uint64_t capacity = 0;     ///< slots, or bytes for a byte ring; a power of two
+    std::size_t unit = 1;        ///< bytes per slot (1 for a byte ring)
+    std::uint64_t capacity = 0;  ///< slots, or bytes for a byte ring; a power of two
     std::uint64_t bytes() const noexcept { return capacity * unit; }
 };
 
@@ -43,18 +54,26 @@ struct edge_info {
 class pipeline_plan {
 public:
     pipeline_plan() = default;
-    pipeline_plan(std::vector<stage_info> stages, std::vector<process_group> groups, std::vector<edge_info> edges,
-                  unsigned cpus, std::uint32_t spin);
+    pipeline_plan(std::vector<stage_info> stages, std::vector<process_group> groups, std::vector<ring_info> rings,
+                  unsigned cpus, std::uint32_t spin, std::vector<std::string> reasons);
 
     const std::vector<stage_info>& stages() const noexcept { return stages_; }
     const std::vector<process_group>& groups() const noexcept { return groups_; }
-    const std::vector<edge_info>& edges() const noexcept { return edges_; }
+    const std::vector<ring_info>& rings() const noexcept { return rings_; }
     unsigned cpus() const noexcept { return cpus_; }
     std::uint32_t spin() const noexcept { return spin_; }
-    /// The process group that runs stage i.
-    std::size_t group_of(std::size_t stage) const;
+    /// Why the planner chose what it did, one sentence each (fusion, replicas, pinning).
+    const std::vector<std::string>& reasons() const noexcept { return reasons_; }
 
-    /// A text table: each stage, its process, input and output types, and its output ring.
+    /// The process groups that run stage i (several for a farm), in replica order.
+    std::vector<std::size_t> groups_of(std::size_t stage) const;
+    /// The rings out of group g, and into it, in replica order.
+    std::vector<std::size_t> rings_from(std::size_t group) const;
+    std::vector<std::size_t> rings_to(std::size_t group) const;
+    /// "parse", or "parse[2]" for replica 2 of a farm: how errors name a process's stage.
+    std::string label(std::size_t group, std::size_t stage) const;
+
+    /// A text table: each stage, its processes, input and output types, its output rings; then why.
     std::string describe() const;
     /// A Graphviz digraph: one cluster per process, one edge per ring.
     std::string to_dot() const;
@@ -62,14 +81,18 @@ public:
 private:
     std::vector<stage_info> stages_;
     std::vector<process_group> groups_;
-    std::vector<edge_info> edges_;
+    std::vector<ring_info> rings_;
     unsigned cpus_ = 1;
     std::uint32_t spin_ = 0;
+    std::vector<std::string> reasons_;
 };
 
 namespace detail {
-/// The planner (v1: one process per stage, the sink in the caller).
+/// The planner: fuses plain stages when processes would outnumber cores, gives spare cores to
+/// fl::parallel stages, pins when every process has a core.
 pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts);
+/// The cores in this process's affinity mask, in order.
+std::vector<int> affinity_cores();
 /// A readable name for a mangled type name ("std::string" rather than its full spelling).
 std::string readable_type_name(const char* mangled);
 }  // namespace detail

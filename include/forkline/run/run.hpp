@@ -13,30 +13,23 @@ namespace detail {
 template <class... Es>
 auto run_chain(pipeline<Es...>& p, const options& opts) {
     using exec = execution<Es...>;
-    using in_t = typename exec::last_t;
-    auto& sink = boost::hana::at_c<exec::n - 1>(p.stages());
-    using result_t = typename std::remove_cvref_t<decltype(sink)>::template result<in_t>;
+    using result_t = decltype(std::declval<exec&>().run_caller());
 
     exec ex(p, opts);
     ex.start();
-    auto& sup = ex.sup();
     std::conditional_t<std::is_void_v<result_t>, bool, std::optional<result_t>> result{};
     std::exception_ptr error;
     try {
-        ipc::wait_policy policy = sup.caller_policy();
-        auto in = ex.caller_input(policy);
-        auto r = sink.template make_runner<in_t>();
-        in.drain([&](in_t&& x) { r.push(std::move(x)); });
         if constexpr (std::is_void_v<result_t>)
-            r.finish();
+            ex.run_caller();
         else
-            result.emplace(r.finish());
+            result.emplace(ex.run_caller());
     } catch (const ipc::aborted&) {
         // A child failed or died; finish() reports what happened first.
     } catch (...) {
         error = std::current_exception();
     }
-    sup.finish(error, exec::n - 1);
+    ex.sup().finish(error, error ? current_stage() : exec::caller_stage);
     if constexpr (!std::is_void_v<result_t>) return std::move(*result);
 }
 

@@ -80,28 +80,26 @@ class stream_source final : public stream_range<typename execution<Es...>::last_
     using T = typename exec::last_t;
 
 public:
-    stream_source(pipeline<Es...> p, const options& opts)
-        : p_(std::move(p)), ex_(p_, opts), policy_(ex_.sup().caller_policy()), in_(ex_.caller_input(policy_)) {
-        ex_.start();
-    }
+    stream_source(pipeline<Es...> p, const options& opts) : p_(std::move(p)), ex_(p_, opts) { ex_.start(); }
 
     bool next(std::optional<T>& slot) override {
         std::exception_ptr error;
         try {
-            if (in_.next([&](T&& x) { slot.emplace(std::move(x)); })) return true;
+            if (auto item = ex_.next_in_caller()) {
+                slot.emplace(std::move(*item));
+                return true;
+            }
         } catch (const ipc::aborted&) {
         } catch (...) {
             error = std::current_exception();
         }
-        ex_.sup().finish(error, exec::n);
+        ex_.sup().finish(error, error ? current_stage() : exec::caller_stage);
         return false;
     }
 
 private:
     pipeline<Es...> p_;
     exec ex_;
-    ipc::wait_policy policy_;
-    channel_reader<T> in_;
 };
 
 template <class... Es>

@@ -65,6 +65,8 @@ template <class E>
 std::string name_of(const E& e) {
     if constexpr (requires { e.name_; })
         return e.name_;
+    else if constexpr (requires { e.name(); })
+        return e.name();
     else
         return std::string(E::default_name);
 }
@@ -111,6 +113,16 @@ struct flow<In, E, Es...> {
     using type = typename flow<typename decltype(step<E, In>())::type, Es...>::type;
 };
 
+template <class E>
+concept spreads = element<E> && requires { E::spreads; };
+
+template <class... Es>
+constexpr bool no_adjacent_spreads() {
+    bool prev = false, ok = true;
+    ((ok = ok && !(prev && spreads<Es>), prev = spreads<Es>), ...);
+    return ok;
+}
+
 template <class... Es>
 constexpr bool sink_only_last() {
     constexpr std::size_t n = sizeof...(Es);
@@ -136,6 +148,9 @@ constexpr bool check_chain() {
     static_assert(sink_only_last<Es...>(),
                   "forkline: operator|: a sink (to_vector, reduce, for_each, count, write_lines) must be "
                   "the last element of a pipeline; nothing can follow it");
+    static_assert(no_adjacent_spreads<Es...>(),
+                  "forkline: operator|: a farm, parallel or partition_by stage cannot follow another one directly; "
+                  "put a plain stage between them, or farm both stages together: fl::farm(n, a | b)");
     return check_elements<Es...>();
 }
 

@@ -17,6 +17,8 @@ template <class T>
 class channel_writer<T, true> : public ipc::slot_producer<T> {
 public:
     using ipc::slot_producer<T>::slot_producer;
+    /// Room for an item now (a dispatcher asks before choosing a replica).
+    bool has_room() noexcept { return this->try_reserve(1); }
 };
 
 template <class T>
@@ -26,6 +28,8 @@ public:
     void push(const T& v) {
         write(encoded_size(v), [&](std::byte* out) { encode(v, out); });
     }
+    /// Room for a typical item now: a quarter of the ring, or 4 KiB.
+    bool has_room() noexcept { return try_reserve(std::min<std::uint64_t>(cap_ / 4, 4096)); }
 };
 
 template <class T, bool Slots = trivially_transferable<T>>

@@ -1,12 +1,19 @@
 // From a typed pipeline to what the supervisor runs: the item type on every edge, the stage
-// descriptions for the planner, and the body of each stage's process.
+// descriptions for the planner, and the body of every process group. A group runs a range of
+// elements: the first reads its input port (or is the source), each passes its items to the next
+// in the same process, and the last writes to the group's output port (or is the caller's sink).
 #pragma once
 
 #include <forkline/dsl/detail/element.hpp>
+#include <forkline/dsl/detail/spread.hpp>
 #include <forkline/plan/plan.hpp>
-#include <forkline/run/detail/channel.hpp>
+#include <forkline/run/detail/fused.hpp>
+#include <forkline/run/detail/ports.hpp>
 #include <forkline/run/detail/supervisor.hpp>
 
+#include <array>
+#include <deque>
+#include <optional>
 #include <tuple>
 #include <typeinfo>
 
@@ -33,94 +40,404 @@ inline constexpr bool has_source = sizeof...(Es) > 0 && source_element<std::tupl
 template <class... Es>
 inline constexpr bool has_sink = sizeof...(Es) > 0 && sink_element<std::tuple_element_t<sizeof...(Es) - 1, std::tuple<Es...>>>;
 
-/// One run of a sourced chain: the children run elements [0, n - 1), the caller the last one.
+/// What element E runs on items of type In, in one process.
+template <class E, class In>
+auto make_element_runner(E& e) {
+    if constexpr (spreads<E>)
+        return make_fused<In>(e.inner_);
+    else
+        return e.template make_runner<In>();
+}
+
+/// One run of a sourced chain (ending with a sink for fl::run, or with the caller reading it
+/// for fl::stream, which the plan shows as one more element, "stream").
 template <class... Es>
 class execution {
 public:
     static constexpr std::size_t n = sizeof...(Es);
     static constexpr bool sink_last = has_sink<Es...>;
-    /// Elements that run in child processes.
-    static constexpr std::size_t in_children = sink_last ? n - 1 : n;
+    /// The caller's element: the sink, or the stream's end (index n).
+    static constexpr std::size_t caller_stage = sink_last ? n - 1 : n;
     template <std::size_t I>
     using element_t = std::tuple_element_t<I, std::tuple<Es...>>;
     template <std::size_t I>
     using edge_t = typename edge_type<I, Es...>::type;
-    using last_t = edge_t<in_children - 1>;  ///< what the caller receives
+    using last_t = edge_t<caller_stage - 1>;  ///< what reaches the caller's element
 
-    execution(pipeline<Es...>& p, const options& opts) : p_(p), sup_(make_plan(infos(p), opts), opts.report) {}
+    execution(pipeline<Es...>& p, const options& opts) : p_(p), sup_(make_plan(infos(p), opts), opts.report) {
+        for (std::size_t g = 0; g < sup_.plan().groups().size(); ++g) tasks_.push_back({this, g});
+    }
 
     static std::vector<stage_info> infos(const pipeline<Es...>& p) {
         std::vector<stage_info> v;
         [&]<std::size_t... I>(std::index_sequence<I...>) { (v.push_back(info<I>(p)), ...); }(std::make_index_sequence<n>{});
-        if constexpr (!sink_last) v.push_back({"stream", element_role::output, type_name<last_t>(), "", false, 0});
+        if constexpr (!sink_last) {
+            stage_info s;
+            s.name = "stream";
+            s.role = element_role::output;
+            s.input = type_name<last_t>();
+            v.push_back(s);
+        }
         return v;
     }
 
-    /// Forks a process for every element but the caller's.
+    /// Forks a process for every group but the caller's.
     void start() {
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (sup_.start(I, &body<I>, this), ...);
-        }(std::make_index_sequence<in_children>{});
+        for (std::size_t g = 0; g < tasks_.size(); ++g)
+            if (!sup_.plan().groups()[g].in_caller) sup_.start(g, &group_main, &tasks_[g]);
     }
 
     supervisor& sup() noexcept { return sup_; }
-    pipeline<Es...>& chain() noexcept { return p_; }
 
-    /// The caller's end of the last ring.
-    channel_reader<last_t> caller_input(const ipc::wait_policy& policy) {
-        return channel_reader<last_t>(sup_.ring(in_children - 1), sup_.ring_data(in_children - 1), policy);
+    /// The caller's part: sets up its group and drives it. For fl::run: the sink's result.
+    auto run_caller() {
+        caller_.emplace(*this, caller_group());
+        dispatch_first([&]<std::size_t A>() { caller_->template drive<A>(); });
+        return caller_->sink_result();
+    }
+    /// For fl::stream: the next item in the caller, or none at the end.
+    std::optional<last_t> next_in_caller() {
+        if (!caller_) caller_.emplace(*this, caller_group());
+        return dispatch_first([&]<std::size_t A>() { return caller_->template pull<A>(); });
     }
 
 private:
+    struct task {
+        execution* self;
+        std::size_t group;
+    };
+
+    std::size_t caller_group() const {
+        const auto& groups = sup_.plan().groups();
+        for (std::size_t g = 0; g < groups.size(); ++g)
+            if (groups[g].in_caller) return g;
+        return groups.size() - 1;
+    }
+
+    /// Calls fn.template operator()<A>() with A the caller group's first element.
+    template <class Fn>
+    decltype(auto) dispatch_first(Fn&& fn) {
+        std::size_t first = sup_.plan().groups()[caller_group()].stages.front();
+        return dispatch_index(first, fn, std::make_index_sequence<caller_stage + 1>{});
+    }
+    template <class Fn, std::size_t I, std::size_t... Rest>
+    static decltype(auto) dispatch_index(std::size_t a, Fn& fn, std::index_sequence<I, Rest...>) {
+        if constexpr (sizeof...(Rest) == 0) {
+            return fn.template operator()<I>();
+        } else {
+            if (a == I) return fn.template operator()<I>();
+            return dispatch_index(a, fn, std::index_sequence<Rest...>{});
+        }
+    }
+
     template <std::size_t I>
     static stage_info info(const pipeline<Es...>& p) {
+        static_assert(I < n);
         using E = element_t<I>;
-        stage_info s{name_of(boost::hana::at_c<I>(p.stages())), element_role::stage, "", "", false, 0};
+        const auto& e = boost::hana::at_c<I>(p.stages());
+        stage_info s;
+        s.name = name_of(e);
         if constexpr (source_element<E>) s.role = element_role::source;
         if constexpr (sink_element<E>) s.role = element_role::sink;
         if constexpr (I > 0) s.input = type_name<edge_t<I - 1>>();
         if constexpr (!sink_element<E>) {
-            s.output = type_name<edge_t<I>>();
-            s.fixed_slots = trivially_transferable<edge_t<I>>;
-            s.item_size = sizeof(edge_t<I>);
+            using out = edge_t<I>;
+            s.output = type_name<out>();
+            s.fixed_slots = trivially_transferable<out>;
+            s.item_size = sizeof(out);
+            s.seq_fixed_slots = trivially_transferable<sequenced<out>>;
+            s.seq_item_size = sizeof(sequenced<out>);
+        }
+        if constexpr (spreads<E>) {
+            s.spread = E::partitioned ? spread_kind::partition : spread_kind::farm;
+            s.replicas = e.replicas_;
+            s.ordered = E::ordered;
         }
         return s;
     }
 
-    template <std::size_t I>
-    static void body(void* self) {
-        static_cast<execution*>(self)->template run_element<I>();
-    }
-
-    static void flush_hook(void* w) { static_cast<ipc::producer_cursor*>(w)->flush(); }
-    static void release_hook(void* r) { static_cast<ipc::consumer_cursor*>(r)->release(); }
-
-    /// The whole life of element I's process: read, work, write, close.
-    template <std::size_t I>
-    void run_element() {
-        auto& e = boost::hana::at_c<I>(p_.stages());
-        ipc::wait_policy out_policy = sup_.child_policy();
-        channel_writer<edge_t<I>> out(sup_.ring(I), sup_.ring_data(I), out_policy);
-        if constexpr (I == 0) {
-            e.produce(out);
-        } else {
-            using in_t = edge_t<I - 1>;
-            ipc::wait_policy in_policy = sup_.child_policy();
-            channel_reader<in_t> in(sup_.ring(I - 1), sup_.ring_data(I - 1), in_policy);
-            // Whoever is about to sleep first hands over what it holds, so no one waits on us.
-            in_policy.before_sleep = &flush_hook;
-            in_policy.before_sleep_arg = static_cast<ipc::producer_cursor*>(&out);
-            out_policy.before_sleep = &release_hook;
-            out_policy.before_sleep_arg = static_cast<ipc::consumer_cursor*>(&in);
-            auto r = e.template make_runner<in_t>();
-            in.drain([&](in_t&& x) { r.push(std::move(x), out); });
-            r.finish(out);
+    /// Everything one process needs to run its range of elements [first, last].
+    class group_state {
+    public:
+        group_state(execution& ex, std::size_t g) : ex_(ex), g_(g) {
+            const auto& grp = ex.sup_.plan().groups()[g];
+            first_ = grp.stages.front();
+            last_ = grp.stages.back();
+            in_policy_ = ex.sup_.child_policy();
+            out_policy_ = ex.sup_.child_policy();
+            if (grp.in_caller) in_policy_ = out_policy_ = ex.sup_.caller_policy();
         }
-        out.close();
+        group_state(const group_state&) = delete;
+
+        /// The sink's result, once drive() returned.
+        auto sink_result() {
+            if constexpr (sink_last) return slot<caller_stage>().runner->finish();
+        }
+
+        /// Runs the group to the end of its input (a child's whole life, or fl::run's caller part).
+        template <std::size_t A>
+        void drive() {
+            setup<A>();
+            if constexpr (A == 0) {
+                auto& src = boost::hana::at_c<0>(ex_.p_.stages());
+                auto& out = slot<0>().out;
+                set_stage(0);
+                if (out.kind() == out_port<edge_t<0>>::mode::ring)
+                    src.produce(out.ring());  // sources may fill slots in bulk
+                else
+                    src.produce(out);
+                finish_from<0>();
+            } else if constexpr (A < n) {
+                const bool alone = A == last_;  // the usual case: one element, its own out port
+                auto consume = [&](edge_t<A - 1>&& x) {
+                    push_to<A>(std::move(x));
+                    if constexpr (!sink_element<element_t<A>>) {
+                        if (alone)
+                            slot<A>().out.nudge();
+                        else if (nudge_)
+                            nudge_(this);
+                    }
+                };
+                set_stage(A);
+                if constexpr (sink_element<element_t<A>>)
+                    input<A>().drain(consume, dummy_);
+                else
+                    input<A>().drain(consume, slot<A>().out);
+                finish_from<A>();
+            } else {
+                input<A>().drain([&](last_t&& x) { stream_.push_back(std::move(x)); }, dummy_);
+            }
+        }
+
+        /// For a stream: runs until the caller's element has an item, or the input ends.
+        template <std::size_t A>
+        std::optional<last_t> pull() {
+            if constexpr (A == 0) {
+                throw std::logic_error("forkline::stream: the source cannot run in the caller");
+            } else {
+                if (!set_up_) setup<A>();
+                while (stream_.empty() && !ended_) {
+                    set_stage(A);
+                    bool more;
+                    if constexpr (A < n)
+                        more = input<A>().next([&](edge_t<A - 1>&& x) { push_to<A>(std::move(x)); });
+                    else
+                        more = input<A>().next([&](last_t&& x) { stream_.push_back(std::move(x)); });
+                    if (!more) {
+                        ended_ = true;
+                        if constexpr (A < n) finish_from<A>();
+                    }
+                }
+                if (stream_.empty()) return std::nullopt;
+                std::optional<last_t> item(std::move(stream_.front()));
+                stream_.pop_front();
+                return item;
+            }
+        }
+
+    private:
+        template <std::size_t I>
+        struct slot_t {
+            using runner_t = decltype(make_element_runner<element_t<I>, edge_t<I - 1>>(
+                std::declval<element_t<I>&>()));
+            std::optional<runner_t> runner;
+            out_port<edge_t<I>> out;
+        };
+        template <std::size_t I>
+            requires(I == 0)
+        struct slot_t<I> {
+            out_port<edge_t<0>> out;
+        };
+        template <std::size_t I>
+            requires(I > 0 && sink_element<element_t<I>>)
+        struct slot_t<I> {
+            using runner_t = decltype(std::declval<element_t<I>&>().template make_runner<edge_t<I - 1>>());
+            std::optional<runner_t> runner;
+        };
+
+        template <std::size_t I>
+        struct slot_holder {
+            std::optional<slot_t<I>> s;
+        };
+        template <class Seq>
+        struct slots_for;
+        template <std::size_t... I>
+        struct slots_for<std::index_sequence<I...>> {
+            using type = std::tuple<slot_holder<I>...>;
+        };
+        using slots_type = typename slots_for<std::make_index_sequence<n>>::type;
+
+        template <std::size_t I>
+        slot_t<I>& slot() {
+            return *std::get<I>(slots_).s;
+        }
+
+        /// The input port of element A (the group's first), built on first use.
+        template <std::size_t A>
+        in_port<edge_t<A - 1>>& input() {
+            auto& h = std::get<A - 1>(in_ports_);
+            if (!h.p) h.p.emplace();
+            return *h.p;
+        }
+
+        /// Builds the slots of elements [A, last] and their ports.
+        template <std::size_t A>
+        void setup() {
+            set_up_ = true;
+            const auto& plan = ex_.sup_.plan();
+            const auto& groups = plan.groups();
+            const auto& grp = groups[g_];
+            if constexpr (A > 0) {
+                using in_t = edge_t<A - 1>;
+                auto mode = in_port<in_t>::mode::ring;
+                if (A < n && grp.replica >= 0 && plan.stages()[A].ordered) mode = in_port<in_t>::mode::tagged;
+                if (A >= 1 && plan.stages()[A - 1].spread != spread_kind::none)
+                    mode = plan.stages()[A - 1].ordered ? in_port<in_t>::mode::collect_ordered
+                                                        : in_port<in_t>::mode::collect;
+                ring_set set{plan.rings_to(g_), &ex_.sup_.fan_in(g_)};
+                input<A>().from_rings(mode, ex_.sup_, set, in_policy_);
+                out_policy_.before_sleep = &release_input<A>;
+                out_policy_.before_sleep_arg = this;
+            }
+            [&]<std::size_t... I>(std::index_sequence<I...>) { (setup_one<I>(), ...); }(std::make_index_sequence<n>{});
+        }
+
+        template <std::size_t I>
+        void setup_one() {
+            if (I < first_ || I > last_) return;
+            auto& h = std::get<I>(slots_);
+            h.s.emplace();
+            auto& e = boost::hana::at_c<I>(ex_.p_.stages());
+            if constexpr (I > 0) h.s->runner.emplace(make_element_runner<element_t<I>, edge_t<I - 1>>(e));
+            if constexpr (!sink_element<element_t<I>>) wire_output<I>();
+        }
+
+        /// Element I's output: the next element here, or the rings out of this group.
+        template <std::size_t I>
+        void wire_output() {
+            using T = edge_t<I>;
+            auto& out = slot<I>().out;
+            const auto& plan = ex_.sup_.plan();
+            if (I < last_) {
+                if constexpr (I + 1 < n)
+                    out.to_local(&local_push<I + 1>, &local_finish<I + 1>, this);
+                else
+                    out.to_local(&stream_push, &stream_finish, this);  // the caller reads a stream
+                return;
+            }
+            using mode = typename out_port<T>::mode;
+            ring_set set{plan.rings_from(g_), &ex_.sup_.fan_out(g_)};
+            const auto& next = plan.stages()[I + 1];
+            const auto& self = plan.stages()[I];
+            if (next.spread == spread_kind::partition) {
+                if constexpr (I + 1 < n) {
+                    using E = element_t<I + 1>;
+                    if constexpr (spreads<E>)
+                        if constexpr (E::partitioned)
+                            out.to_rings(mode::partition, ex_.sup_, set, out_policy_, false, &route<I + 1>,
+                                         &boost::hana::at_c<I + 1>(ex_.p_.stages()));
+                }
+            } else if (next.spread == spread_kind::farm) {
+                out.to_rings(mode::dispatch, ex_.sup_, set, out_policy_, next.ordered);
+            } else if (self.spread == spread_kind::farm && self.ordered) {
+                out.to_rings(mode::tagged, ex_.sup_, set, out_policy_, true);
+            } else {
+                out.to_rings(mode::ring, ex_.sup_, set, out_policy_, false);
+            }
+            in_policy_.before_sleep = &flush_output<I>;
+            in_policy_.before_sleep_arg = this;
+            nudge_ = &nudge_output<I>;
+        }
+
+        template <std::size_t I>
+        static std::size_t route(const void* e, const edge_t<I - 1>& x, std::size_t count) {
+            return static_cast<const element_t<I>*>(e)->route(x, count);
+        }
+
+        /// Hands an item to element I of this process.
+        template <std::size_t I>
+        [[gnu::always_inline]] void push_to(edge_t<I - 1>&& x) {
+            auto& s = slot<I>();
+            if constexpr (sink_element<element_t<I>>)
+                s.runner->push(std::move(x));
+            else
+                s.runner->push(std::move(x), s.out);
+        }
+        /// Element I's input ended: it finishes, and so does everything after it here.
+        template <std::size_t I>
+        void finish_from() {
+            set_stage(I);
+            if constexpr (!sink_element<element_t<I>>) {
+                if constexpr (I > 0) slot<I>().runner->finish(slot<I>().out);
+                slot<I>().out.close();
+            }
+        }
+
+        template <std::size_t I>
+        static void local_push(void* self, edge_t<I - 1>&& x) {
+            auto* st = static_cast<group_state*>(self);
+            set_stage(I);
+            st->template push_to<I>(std::move(x));
+            set_stage(I - 1);
+        }
+        template <std::size_t I>
+        static void local_finish(void* self) {
+            static_cast<group_state*>(self)->template finish_from<I>();
+        }
+        static void stream_push(void* self, last_t&& x) { static_cast<group_state*>(self)->stream_.push_back(std::move(x)); }
+        static void stream_finish(void*) {}
+
+        template <std::size_t I>
+        static void flush_output(void* self) {
+            static_cast<group_state*>(self)->template slot<I>().out.flush();
+        }
+        template <std::size_t I>
+        static void nudge_output(group_state* self) noexcept {
+            self->template slot<I>().out.nudge();
+        }
+        template <std::size_t A>
+        static void release_input(void* self) {
+            static_cast<group_state*>(self)->template input<A>().release();
+        }
+
+        template <class T>
+        struct port_holder {
+            std::optional<in_port<T>> p;
+        };
+        template <class Seq>
+        struct ports_for;
+        template <std::size_t... I>
+        struct ports_for<std::index_sequence<I...>> {
+            using type = std::tuple<port_holder<edge_t<I>>...>;
+        };
+
+        execution& ex_;
+        std::size_t g_, first_ = 0, last_ = 0;
+        ipc::wait_policy in_policy_, out_policy_;
+        slots_type slots_;
+        typename ports_for<std::make_index_sequence<caller_stage>>::type in_ports_;
+        std::deque<last_t> stream_;
+        bool set_up_ = false, ended_ = false;
+        void (*nudge_)(group_state*) noexcept = nullptr;  ///< the group's output, when it has rings
+        struct no_output {
+            void begin_item(std::uint64_t) noexcept {}
+            void end_item() noexcept {}
+        } dummy_;
+    };
+
+    static void group_main(void* t) {
+        auto* task = static_cast<struct task*>(t);
+        execution& ex = *task->self;
+        group_state st(ex, task->group);
+        std::size_t first = ex.sup_.plan().groups()[task->group].stages.front();
+        auto drive = [&]<std::size_t A>() { st.template drive<A>(); };
+        dispatch_index(first, drive, std::make_index_sequence<n>{});
     }
 
     pipeline<Es...>& p_;
     supervisor sup_;
+    std::vector<task> tasks_;
+    std::optional<group_state> caller_;
 };
 
 }  // namespace forkline::detail

@@ -18,6 +18,13 @@ namespace forkline::detail {
 
 struct control_block;
 
+/// The stage this thread is running right now (a process may run several, fused): an exception
+/// or a crash is blamed on it. In a worker it points into the run's shared region, so the
+/// supervisor can still read it after the worker died.
+extern thread_local std::atomic<std::uint32_t>* stage_now;
+inline void set_stage(std::size_t s) noexcept { stage_now->store(static_cast<std::uint32_t>(s), std::memory_order_relaxed); }
+inline std::size_t current_stage() noexcept { return stage_now->load(std::memory_order_relaxed); }
+
 class supervisor {
 public:
     explicit supervisor(pipeline_plan plan, run_report* report = nullptr);
@@ -27,8 +34,11 @@ public:
     ~supervisor();
 
     const pipeline_plan& plan() const noexcept { return plan_; }
-    ipc::ring_control& ring(std::size_t edge) const noexcept { return *rings_[edge]; }
-    void* ring_data(std::size_t edge) const noexcept { return data_[edge]; }
+    ipc::ring_control& ring(std::size_t r) const noexcept { return *rings_[r]; }
+    void* ring_data(std::size_t r) const noexcept { return data_[r]; }
+    /// The waiter a group sleeps on when it reads from (or writes to) several rings at once.
+    ipc::waiter& fan_in(std::size_t group) const noexcept { return waiters_[2 * group]; }
+    ipc::waiter& fan_out(std::size_t group) const noexcept { return waiters_[2 * group + 1]; }
 
     /// The waiting policy of a process group's rings; the caller's one also watches the children.
     ipc::wait_policy child_policy() const noexcept;
@@ -56,15 +66,19 @@ private:
     void poll_children();
     bool reap(child& c, bool block);
     void reaped(child& c, int status);
+    void watch_children();
     void fill_report() noexcept;
     void teardown() noexcept;
     [[noreturn]] void throw_recorded();
-    static void on_caller_timeout(void* self);
+    static void on_caller_wake(void* self);
+    double last_watch_ = 0;  ///< when the caller last looked at its children
 
     pipeline_plan plan_;
     ipc::shared_region region_;
     control_block* control_ = nullptr;
     std::atomic<std::uint32_t>* states_ = nullptr;  ///< one per process group, in the region
+    std::vector<std::atomic<std::uint32_t>*> stages_;  ///< the stage each group runs now, in the region
+    ipc::waiter* waiters_ = nullptr;                  ///< two per process group, in the region
     std::vector<ipc::ring_control*> rings_;
     std::vector<void*> data_;
     std::vector<child> children_;
