@@ -61,6 +61,19 @@ std::string process_label(const process_group& g, std::size_t index) {
     return label;
 }
 
+/// "p1", or "p2-p61@cpu2-61" for a run of replicas: compact even for many cores.
+std::string process_list(const std::vector<process_group>& groups, const std::vector<std::size_t>& ids) {
+    auto label = [&](std::size_t g) { return process_label(groups[g], g); };
+    std::string s = label(ids.front());
+    if (ids.size() > 1) s += "-" + label(ids.back());
+    int first_cpu = groups[ids.front()].cpu, last_cpu = groups[ids.back()].cpu;
+    if (first_cpu >= 0) {
+        s += "@cpu" + std::to_string(first_cpu);
+        if (ids.size() > 1) s += "-" + std::to_string(last_cpu);
+    }
+    return s;
+}
+
 std::string human_bytes(std::uint64_t n) {
     if (n >= (1u << 20) && n % (1u << 20) == 0) return std::to_string(n >> 20) + " MiB";
     if (n >= 1024 && n % 1024 == 0) return std::to_string(n >> 10) + " KiB";
@@ -93,12 +106,7 @@ std::string pipeline_plan::describe() const {
     std::vector<std::vector<std::string>> rows{{"stage", "processes", "input", "output", "output rings"}};
     for (std::size_t i = 0; i < stages_.size(); ++i) {
         const auto& s = stages_[i];
-        std::string procs;
-        for (std::size_t g : groups_of(i)) {
-            if (!procs.empty()) procs += ' ';
-            procs += process_label(groups_[g], g);
-            if (groups_[g].cpu >= 0) procs += "@cpu" + std::to_string(groups_[g].cpu);
-        }
+        std::string procs = process_list(groups_, groups_of(i));
         std::size_t n = 0;
         const ring_info* any = nullptr;
         for (const auto& r : rings_)
@@ -229,7 +237,8 @@ void size_parallel(std::vector<block>& blocks, const std::vector<stage_info>& st
     for (auto& b : blocks) {
         if (!(b.spread && b.replicas == 0)) continue;
         b.replicas = std::max<std::size_t>(1, spare / open + (k++ < spare % open ? 1 : 0));
-        reasons.push_back("parallel " + stages[b.first].name + ": " + std::to_string(b.replicas) + " replicas (" +
+        reasons.push_back("parallel " + stages[b.first].name + ": " + std::to_string(b.replicas) +
+                          (b.replicas == 1 ? " replica (" : " replicas (") +
                           std::to_string(spare) + " of " + std::to_string(cpus) + " cores left by the other " +
                           std::to_string(fixed) + " processes)");
     }

@@ -1,0 +1,90 @@
+// The planner's choices on pretended machines, read from the plan: no process starts, no timing.
+#include "../support.hpp"
+
+#include <forkline/forkline.hpp>
+
+#include <catch2/catch.hpp>
+
+namespace fl = forkline;
+using Catch::Matchers::Contains;
+
+namespace {
+auto pipeline() {
+    return fl::iota(0L, 10L) | fl::named("parse", fl::map([](long i) { return i; })) |
+           fl::named("score", fl::parallel(fl::map([](long i) { return i * 2; }))) |
+           fl::filter([](long i) { return i > 0; }) | fl::reduce(0L, std::plus<>{});
+}
+fl::pipeline_plan on(unsigned cores, fl::options o = {}) {
+    o.cpus = cores;
+    return fl::plan(pipeline(), o);
+}
+}  // namespace
+
+TEST_CASE("on 1 core the planner fuses what it can and gives parallel one replica", "[run][planner]") {
+    auto p = on(1);
+    REQUIRE(p.groups().size() == 3);
+    CHECK(p.groups()[0].stages == std::vector<std::size_t>{0, 1});  // iota + parse
+    CHECK(p.groups()[1].stages == std::vector<std::size_t>{2});     // score, one replica
+    CHECK(p.groups()[2].stages == std::vector<std::size_t>{3, 4});  // filter + reduce, in the caller
+    CHECK(p.groups()[2].in_caller);
+    auto text = p.describe();
+    CHECK_THAT(text, Contains("why: fused 5 processes to fit 1 cores: iota + parse; filter + reduce"));
+    CHECK_THAT(text, Contains("why: parallel score: 1 replica"));
+    CHECK_THAT(text, Contains("3 processes share 1 cores"));
+    CHECK(p.spin() < 4096);
+    for (const auto& g : p.groups()) CHECK(g.cpu == -1);
+}
+
+TEST_CASE("on 2 cores the planner fuses the same way", "[run][planner]") {
+    auto p = on(2);
+    CHECK(p.groups().size() == 3);
+    CHECK_THAT(p.describe(), Contains("fused 5 processes to fit 2 cores"));
+}
+
+TEST_CASE("on 8 cores every stage has a process and parallel gets the spare cores", "[run][planner]") {
+    auto p = on(8);
+    REQUIRE(p.groups().size() == 8);
+    CHECK(p.groups_of(2).size() == 4);
+    for (std::size_t g : p.groups_of(2)) CHECK(p.groups()[g].replica >= 0);
+    auto text = p.describe();
+    CHECK_THAT(text, Contains("score (farm)  p2-p5@cpu2-5"));
+    CHECK_THAT(text, Contains("why: parallel score: 4 replicas (4 of 8 cores left by the other 4 processes)"));
+    CHECK_THAT(text, Contains("why: pinned 7 worker processes to cores of their own"));
+    CHECK(p.spin() == 4096);
+    // iota to parse, parse to each replica, each replica to filter, filter to the caller.
+    CHECK(p.rings().size() == 1 + 4 + 4 + 1);
+}
+
+TEST_CASE("on 64 cores parallel takes 60 replicas", "[run][planner]") {
+    auto p = on(64);
+    CHECK(p.groups_of(2).size() == 60);
+    CHECK_THAT(p.describe(), Contains("p2-p61@cpu2-61"));
+}
+
+TEST_CASE("options force fusion on or off and turn pinning off", "[run][planner]") {
+    auto never = on(1, fl::options{.fuse = false});
+    CHECK(never.groups().size() == 5);
+    auto always = on(64, fl::options{.fuse = true});
+    CHECK(always.groups()[0].stages == std::vector<std::size_t>{0, 1});
+    CHECK_THAT(always.describe(), Contains("why: fused as asked (options.fuse): iota + parse; filter + reduce"));
+    auto loose = on(8, fl::options{.pin = false});
+    for (const auto& g : loose.groups()) CHECK(g.cpu == -1);
+}
+
+TEST_CASE("a fused pipeline runs and gives the same result", "[run][planner]") {
+    long expect = 0;
+    for (long i = 0; i < 10; ++i) expect += i * 2 > 0 ? i * 2 : 0;
+    CHECK(fl::run(pipeline(), fl::options{.fuse = true}) == expect);
+    CHECK(fl::run(pipeline(), fl::options{.fuse = false}) == expect);
+    CHECK(forkline::test::no_children_left());
+}
+
+TEST_CASE("a fused stage's exception names that stage", "[run][planner]") {
+    auto p = fl::iota(0, 100) | fl::map([](int i) { return i; }) | fl::named("picky", fl::map([](int i) {
+                 if (i == 50) throw std::runtime_error("no 50");
+                 return i;
+             })) |
+             fl::map([](int i) { return i; }) | fl::count();
+    CHECK_THROWS_MATCHES(fl::run(p, fl::options{.fuse = true}), fl::stage_error,
+                         Catch::Matchers::Message("forkline: stage 'picky' failed: no 50"));
+}
