@@ -10,6 +10,7 @@
 #include <range/v3/view/transform.hpp>
 
 #include <cstdio>
+#include <limits>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -51,6 +52,9 @@ TEST_CASE("iota counts up to but not including last", "[dsl][iota]") {
     STATIC_REQUIRE(std::is_same_v<decltype(fl::run(fl::iota(0L, 5) | fl::to_vector())), std::vector<long>>);
     CHECK(fl::run(fl::iota(0, 5) | fl::to_vector()) == std::vector<int>{0, 1, 2, 3, 4});
     CHECK(fl::run(fl::iota(7, 7) | fl::to_vector()).empty());
+    CHECK(fl::run(fl::iota(9, 7) | fl::to_vector()).empty());
+    CHECK(fl::run(fl::iota(std::numeric_limits<signed char>::min(), std::numeric_limits<signed char>::max()) |
+                  fl::count()) == 255);
     long n = 3'000'000;
     CHECK(fl::run(fl::iota(0L, n) | fl::reduce(0L, std::plus<>{})) ==
           ranges::accumulate(ranges::views::iota(0L, n), 0L));

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <concepts>
+#include <cstdint>
+#include <type_traits>
 
 namespace forkline {
 
@@ -20,12 +22,17 @@ struct iota_source : detail::pipe_base {
     void produce(Out& out) {
         if constexpr (requires { out.claim(); }) {
             // Straight into the ring's slots, a contiguous run at a time.
-            for (T i = first_; i < last_;) {
+            // Counted in the unsigned type, so the widest ranges (INT_MIN to INT_MAX) cannot overflow.
+            using U = std::make_unsigned_t<T>;
+            U left = first_ < last_ ? static_cast<U>(static_cast<U>(last_) - static_cast<U>(first_)) : U{0};
+            U next = static_cast<U>(first_);
+            while (left > 0) {
                 auto slots = out.claim();
-                std::size_t n = std::min<std::size_t>(slots.size(), static_cast<std::size_t>(last_ - i));
-                for (std::size_t k = 0; k < n; ++k) slots[k] = static_cast<T>(i + static_cast<T>(k));
+                std::size_t n = static_cast<std::size_t>(std::min<std::uintmax_t>(slots.size(), left));
+                for (std::size_t k = 0; k < n; ++k) slots[k] = static_cast<T>(static_cast<U>(next + static_cast<U>(k)));
                 out.commit(n);
-                i = static_cast<T>(i + static_cast<T>(n));
+                next = static_cast<U>(next + static_cast<U>(n));
+                left = static_cast<U>(left - static_cast<U>(n));
             }
         } else {
             for (T i = first_; i < last_; ++i) out.push(i);
@@ -40,6 +47,9 @@ struct iota_fn {
     template <class A, class B>
     auto operator()(A first, B last) const {
         static_assert(std::integral<A> && std::integral<B>, "forkline::iota(first, last): first and last must be integers");
+        static_assert(!std::integral<A> || !std::integral<B> || std::is_signed_v<A> == std::is_signed_v<B>,
+                      "forkline::iota(first, last): first and last must be both signed or both unsigned "
+                      "(iota(-5, 5u) would count in unsigned and send nothing)");
         using T = std::common_type_t<A, B>;
         return iota_source<T>{{}, static_cast<T>(first), static_cast<T>(last)};
     }

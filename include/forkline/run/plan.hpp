@@ -22,7 +22,7 @@ struct plan_fn {
         static_assert(detail::chain_traits<decltype(chain)>::sourced,
                       "forkline::plan(pipeline): the pipeline has no source; start it with fl::from, fl::iota, "
                       "fl::generate or fl::read_lines");
-        if constexpr (detail::chain_traits<decltype(chain)>::sourced)
+        if constexpr (detail::chain_traits<decltype(chain)>::sourced && detail::chain_traits<decltype(chain)>::valid)
             return detail::plan_chain(chain, opts);
         return {};
     }

@@ -39,8 +39,10 @@ concept stage_element = element<E> && std::same_as<typename E::role, stage_role>
 template <class E>
 concept sink_element = element<E> && std::same_as<typename E::role, sink_role>;
 
-/// Marks "the types stopped flowing here": after the first error, later checks stay quiet.
+/// Marks "no items flow here": after a sink, or in a chain without a source.
 struct no_type {};
+/// Marks "a check failed here": later checks stay quiet, and nothing is instantiated from it.
+struct flow_error {};
 
 }  // namespace detail
 
@@ -71,32 +73,35 @@ std::string name_of(const E& e) {
         return std::string(E::default_name);
 }
 
+/// Checks that a stage's items can cross a process boundary; the diagnostic's context names both.
+template <class Item, class Stage>
+struct crosses_boundary {
+    static_assert(transferable<Item>,
+                  "forkline: operator|: the items this stage passes on cannot cross a process boundary (a "
+                  "pointer, reference, string_view or span would dangle in another process; a type needs a "
+                  "forkline::codec); pass owning values such as std::string or std::vector instead");
+    static constexpr bool value = transferable<Item>;
+};
+
 /// The item type after element E when E receives In; runs E's own checks (static_asserts with
 /// sentences) and the boundary check, and yields no_type after the first failure.
 template <class E, class In>
 constexpr auto step() {
-    if constexpr (std::is_same_v<In, no_type>) {
-        return std::type_identity<no_type>{};
+    if constexpr (std::is_same_v<In, no_type> || std::is_same_v<In, flow_error>) {
+        return std::type_identity<In>{};
     } else if constexpr (source_element<E>) {
-        static_assert(sizeof(E) == 0,
-                      "forkline: operator|: a source (from, iota, generate, read_lines) can only start a "
-                      "pipeline; it cannot follow another element");
-        return std::type_identity<no_type>{};
+        return std::type_identity<flow_error>{};  // reported by check_chain
     } else {
         constexpr bool ok = E::template check<In>();
         if constexpr (!ok) {
-            return std::type_identity<no_type>{};
+            return std::type_identity<flow_error>{};
         } else if constexpr (sink_element<E>) {
             return std::type_identity<no_type>{};  // nothing flows past a sink
         } else {
             using out = typename E::template output<In>;
-            static_assert(transferable<out>,
-                          "forkline: operator|: the items this stage passes on cannot cross a process "
-                          "boundary (a pointer, reference, string_view or span would dangle in another "
-                          "process; a type needs a forkline::codec); pass owning values such as "
-                          "std::string or std::vector instead");
+            static_assert(crosses_boundary<out, E>::value || true);  // instantiated here, so it speaks first
             if constexpr (!transferable<out>)
-                return std::type_identity<no_type>{};
+                return std::type_identity<flow_error>{};
             else
                 return std::type_identity<out>{};
         }
@@ -124,6 +129,14 @@ constexpr bool no_adjacent_spreads() {
 }
 
 template <class... Es>
+constexpr bool source_only_first() {
+    std::size_t i = 0;
+    bool ok = true;
+    ((ok = ok && (!source_element<Es> || i == 0), ++i), ...);
+    return ok;
+}
+
+template <class... Es>
 constexpr bool sink_only_last() {
     constexpr std::size_t n = sizeof...(Es);
     std::size_t i = 0;
@@ -132,26 +145,36 @@ constexpr bool sink_only_last() {
     return ok;
 }
 
+/// True when the items flow through the whole chain without a failed check (a chain without a
+/// source is checked once a source is attached).
 template <class First, class... Rest>
-constexpr bool check_elements() {
+constexpr bool flows() {
     if constexpr (source_element<First>) {
-        static_assert(First::check());
-        return !std::is_same_v<typename flow<typename First::output, Rest...>::type, int&>;
+        if constexpr (!First::check())
+            return false;
+        else
+            return !std::is_same_v<typename flow<typename First::output, Rest...>::type, flow_error>;
     } else {
-        return !std::is_same_v<typename flow<no_type, First, Rest...>::type, int&>;
+        return !std::is_same_v<typename flow<no_type, First, Rest...>::type, flow_error>;
     }
 }
 
 /// Runs every compile-time check of a chain; instantiated by operator|, run, stream and plan.
 template <class... Es>
 constexpr bool check_chain() {
+    static_assert(source_only_first<Es...>(),
+                  "forkline: operator|: a source (from, iota, generate, read_lines) can only start a "
+                  "pipeline; it cannot follow another element");
     static_assert(sink_only_last<Es...>(),
                   "forkline: operator|: a sink (to_vector, reduce, for_each, count, write_lines) must be "
                   "the last element of a pipeline; nothing can follow it");
     static_assert(no_adjacent_spreads<Es...>(),
                   "forkline: operator|: a farm, parallel or partition_by stage cannot follow another one directly; "
                   "put a plain stage between them, or farm both stages together: fl::farm(n, a | b)");
-    return check_elements<Es...>();
+    if constexpr (source_only_first<Es...>() && sink_only_last<Es...>() && no_adjacent_spreads<Es...>())
+        return flows<Es...>();
+    else
+        return false;
 }
 
 template <class... Es>
@@ -201,7 +224,7 @@ auto as_tuple(T&& x) {
 
 template <class... Es>
 pipeline<Es...> make_pipeline(boost::hana::tuple<Es...> elems) {
-    static_assert(check_chain<Es...>());
+    [[maybe_unused]] constexpr bool checked = check_chain<Es...>();  // its static_asserts speak for it
     return pipeline<Es...>(std::move(elems));
 }
 

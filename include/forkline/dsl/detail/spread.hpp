@@ -32,13 +32,13 @@ struct spread_walk {
 template <class T, class E, class... Rest>
 struct spread_walk<T, E, Rest...> {
     static constexpr auto next() {
-        if constexpr (std::is_same_v<T, no_type>) {
-            return std::type_identity<no_type>{};
+        if constexpr (std::is_same_v<T, no_type> || std::is_same_v<T, flow_error>) {
+            return std::type_identity<flow_error>{};
         } else if constexpr (sink_element<E> && sizeof...(Rest) == 0) {
             if constexpr (E::template check<T>())
                 return std::type_identity<typename E::template result<T>>{};
             else
-                return std::type_identity<no_type>{};
+                return std::type_identity<flow_error>{};
         } else {
             return std::type_identity<typename decltype(step<E, T>())::type>{};
         }
@@ -52,7 +52,8 @@ template <class In, class... Es>
 struct spread_flow<In, boost::hana::tuple<Es...>> {
     static constexpr bool has_sink = (sink_element<Es> || ...);
     using type = typename spread_walk<In, Es...>::type;
-    static constexpr bool valid = !std::is_same_v<type, no_type> && !std::is_void_v<type>;
+    static constexpr bool valid =
+        !std::is_same_v<type, no_type> && !std::is_same_v<type, flow_error> && !std::is_void_v<type>;
     static constexpr bool stateless = spread_walk<In, Es...>::stateless;
 };
 
