@@ -11,6 +11,7 @@
 #include <range/v3/view/transform.hpp>
 
 #include <iterator>
+#include <vector>
 #include <ranges>
 
 namespace fl = forkline;
@@ -21,7 +22,15 @@ TEST_CASE("stream is an input range of the last stage's items", "[run][stream]")
     STATIC_REQUIRE(std::ranges::input_range<range>);
     STATIC_REQUIRE(ranges::input_range<range>);
     STATIC_REQUIRE(std::is_same_v<std::ranges::range_value_t<range>, std::string>);
-    STATIC_REQUIRE(!std::is_copy_constructible_v<range>);
+    STATIC_REQUIRE(ranges::view_<range>);
+    STATIC_REQUIRE(std::ranges::view<range>);
+}
+
+TEST_CASE("stream composes with range-v3 views", "[run][stream]") {
+    auto first = fl::stream(fl::iota(0L, 1L << 40) | fl::map([](long i) { return i * 3; })) | rv::take(4);
+    std::vector<long> got;
+    for (long v : first) got.push_back(v);
+    CHECK(got == std::vector<long>{0, 3, 6, 9});
 }
 
 TEST_CASE("stream yields every item in order", "[run][stream]") {
