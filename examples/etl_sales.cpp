@@ -1,9 +1,11 @@
 // The ETL example: read a CSV of sales, parse each row into a struct, report malformed rows on
 // stderr with their line number and reason (the run goes on), and print revenue per region and
-// per month. Every stage runs in a process of its own; the report is built in the caller.
+// per month. On every core: rows are parsed by parallel replicas, each region is totalled by the
+// replica its name picks (partition_by), and the caller merges the partial reports.
 //   etl_sales examples/data/sales.csv
 #include <forkline/forkline.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <map>
@@ -84,9 +86,11 @@ row parse(const line& l) {
     return s;
 }
 
+/// Totals in cents, and the rejected rows; one per partition replica, merged in the caller.
 struct report {
-    std::map<std::string, long long> by_region, by_month;  // cents
-    long accepted = 0, rejected_rows = 0;
+    std::map<std::string, long long> by_region, by_month;
+    long accepted = 0;
+    std::vector<rejected> rejections;
 
     void add(row&& r) {
         if (auto* s = std::get_if<sale>(&r)) {
@@ -95,12 +99,22 @@ struct report {
             by_month[s->month] += cents;
             ++accepted;
         } else {
-            auto& bad = std::get<rejected>(r);
-            std::fprintf(stderr, "line %ld: rejected: %s\n", bad.line, bad.reason.c_str());
-            ++rejected_rows;
+            rejections.push_back(std::move(std::get<rejected>(r)));
         }
     }
+    void merge(report&& part) {
+        for (const auto& [k, v] : part.by_region) by_region[k] += v;
+        for (const auto& [k, v] : part.by_month) by_month[k] += v;
+        accepted += part.accepted;
+        rejections.insert(rejections.end(), part.rejections.begin(), part.rejections.end());
+    }
 };
+
+/// Rows of one region meet in one replica; rejected rows all go to one replica too.
+std::string region_of(const row& r) {
+    auto* s = std::get_if<sale>(&r);
+    return s ? s->region : std::string();
+}
 
 void print_table(const char* title, const std::map<std::string, long long>& m) {
     std::printf("revenue by %s\n", title);
@@ -119,11 +133,16 @@ int main(int argc, char** argv) {
             fl::read_lines(argv[1])
             | fl::named("number", fl::map([n = 0L](std::string text) mutable { return line{++n, std::move(text)}; }))
             | fl::named("skip header", fl::filter([](const line& l) { return l.number > 1; }))
-            | fl::named("parse", fl::map(parse))
-            | fl::reduce(report{}, [](report& acc, row x) { acc.add(std::move(x)); }));
+            | fl::named("parse", fl::parallel(fl::map(parse), fl::unordered))
+            | fl::named("total", fl::partition_by(fl::cpu_count(), region_of,
+                                                  fl::reduce(report{}, [](report& acc, row x) { acc.add(std::move(x)); })))
+            | fl::reduce(report{}, [](report& all, report part) { all.merge(std::move(part)); }));
+        std::sort(r.rejections.begin(), r.rejections.end(),
+                  [](const rejected& a, const rejected& b) { return a.line < b.line; });
+        for (const auto& bad : r.rejections) std::fprintf(stderr, "line %ld: rejected: %s\n", bad.line, bad.reason.c_str());
         print_table("region", r.by_region);
         print_table("month", r.by_month);
-        std::printf("%ld rows accepted, %ld rejected\n", r.accepted, r.rejected_rows);
+        std::printf("%ld rows accepted, %zu rejected\n", r.accepted, r.rejections.size());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "etl_sales: %s\n", e.what());
         return 1;

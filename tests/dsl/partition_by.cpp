@@ -77,3 +77,13 @@ TEST_CASE("a partition may end with reduce: each replica sends its result", "[ds
         }
     CHECK(total == counts{{"a", 4}, {"b", 2}, {"c", 1}, {"d", 1}, {"e", 1}});
 }
+
+TEST_CASE("unordered replicas may feed a partition directly", "[dsl][partition_by]") {
+    using counts = std::map<long, long>;
+    auto out = fl::run(fl::iota(0L, 20'000L) | fl::farm(2, fl::map([](long i) { return i % 50; }), fl::unordered) |
+                       fl::partition_by(3, [](long k) { return k; },
+                                        fl::reduce(counts{}, [](counts& c, long k) { ++c[k]; })) |
+                       fl::reduce(counts{}, [](counts& all, counts part) { all.merge(part); }));
+    REQUIRE(out.size() == 50);
+    for (auto [k, n] : out) CHECK(n == 400);
+}

@@ -121,10 +121,21 @@ struct flow<In, E, Es...> {
 template <class E>
 concept spreads = element<E> && requires { E::spreads; };
 
+/// Replicas may feed replicas directly when no order is kept on either side: each replica
+/// then writes to every replica after it. Order cannot survive several dispatchers.
+template <class E>
+constexpr bool ordered_spread() {
+    if constexpr (spreads<E>)
+        return E::ordered;
+    else
+        return false;
+}
 template <class... Es>
 constexpr bool no_adjacent_spreads() {
-    bool prev = false, ok = true;
-    ((ok = ok && !(prev && spreads<Es>), prev = spreads<Es>), ...);
+    bool prev = false, prev_ordered = false, ok = true;
+    ((ok = ok && !(prev && spreads<Es> && (prev_ordered || ordered_spread<Es>())), prev = spreads<Es>,
+      prev_ordered = ordered_spread<Es>()),
+     ...);
     return ok;
 }
 
@@ -169,8 +180,9 @@ constexpr bool check_chain() {
                   "forkline: operator|: a sink (to_vector, reduce, for_each, count, write_lines) must be "
                   "the last element of a pipeline; nothing can follow it");
     static_assert(no_adjacent_spreads<Es...>(),
-                  "forkline: operator|: a farm, parallel or partition_by stage cannot follow another one directly; "
-                  "put a plain stage between them, or farm both stages together: fl::farm(n, a | b)");
+                  "forkline: operator|: an ordered farm (or parallel) cannot be next to another farm, parallel or "
+                  "partition_by stage: order cannot be kept across several dispatchers; pass fl::unordered, put a "
+                  "plain stage between them, or farm both stages together: fl::farm(n, a | b)");
     if constexpr (source_only_first<Es...>() && sink_only_last<Es...>() && no_adjacent_spreads<Es...>())
         return flows<Es...>();
     else
