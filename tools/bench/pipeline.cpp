@@ -1,5 +1,6 @@
 // The core benchmark: one table, one run, every row measured side by side on this machine.
 //   build/tools/bench/bench_pipeline [--quick]
+// Each row runs three times (once with --quick) and its fastest run is reported.
 // Rows: a bare two-process shared-memory ring (the ceiling), forkline with 2, 3 and 8 processes,
 // 64-byte strings, oneTBB's parallel_pipeline and Python's multiprocessing.Queue doing the same.
 #include <forkline/forkline.hpp>
@@ -46,13 +47,23 @@ double cpu_seconds() {
     return s(self.ru_utime) + s(self.ru_stime) + s(kids.ru_utime) + s(kids.ru_stime);
 }
 
+/// How many times each row runs; the fastest run counts (a shared virtual machine has bad moments).
+int repeats = 3;
+
 /// Times fn (which handles `items` items) and records wall time and average cores busy.
 row measure(std::string name, double items, const std::function<void()>& fn) {
-    double cpu0 = cpu_seconds();
-    auto t0 = clock_type::now();
-    fn();
-    double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
-    return {std::move(name), items, wall, (cpu_seconds() - cpu0) / wall, -1, ""};
+    row best{std::move(name), items, 0, 0, -1, ""};
+    for (int k = 0; k < repeats; ++k) {
+        double cpu0 = cpu_seconds();
+        auto t0 = clock_type::now();
+        fn();
+        double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
+        if (best.seconds == 0 || wall < best.seconds) {
+            best.seconds = wall;
+            best.cpu = (cpu_seconds() - cpu0) / wall;
+        }
+    }
+    return best;
 }
 
 /// The reference ceiling: the simplest fast SPSC ring between two processes, written out by hand
@@ -128,6 +139,7 @@ std::string human(double v) {
 int main(int argc, char** argv) {
     bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
     double scale = quick ? 0.05 : 1.0;
+    if (quick) repeats = 1;
     auto n_of = [&](double n) { return static_cast<long>(n * scale); };
     std::vector<row> rows;
 
@@ -145,7 +157,9 @@ int main(int argc, char** argv) {
     long n3 = n_of(5e8);
     auto step = [](long i) { return i * 2 + 1; };
     rows.push_back(measure("forkline iota | map | reduce", n3, [&] {
-        check(fl::run(fl::iota(0L, n3) | fl::map(step) | fl::reduce(0L, std::plus<>{})) == n3 * n3, "iota|map|reduce");
+        check(fl::run(fl::iota(0L, n3) | fl::map(step) | fl::reduce(0L, std::plus<>{}), fl::options{.fuse = false}) ==
+                  n3 * n3,
+              "iota|map|reduce");
     }));
     rows.back().note = "3 processes";
     const int three = 2;
@@ -177,7 +191,8 @@ int main(int argc, char** argv) {
                              std::memcpy(s.data(), &i, sizeof i);
                              return s;
                          }) |
-                         fl::reduce(0L, [](long acc, const std::string& s) { return acc + static_cast<long>(s.size()); }));
+                         fl::reduce(0L, [](long acc, const std::string& s) { return acc + static_cast<long>(s.size()); }),
+                         fl::options{.fuse = false});
         check(s == 64 * ns, "strings");
     }));
     rows.back().note = "3 processes, byte ring";

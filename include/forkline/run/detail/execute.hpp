@@ -298,6 +298,9 @@ private:
                 input<A>().from_rings(mode, ex_.sup_, set, in_policy_);
                 out_policy_.before_sleep = &release_input<A>;
                 out_policy_.before_sleep_arg = this;
+                // Whoever is about to sleep on input first hands over what it holds.
+                in_policy_.before_sleep = &flush_group;
+                in_policy_.before_sleep_arg = this;
             }
             [&]<std::size_t... I>(std::index_sequence<I...>) { (setup_one<I>(), ...); }(std::make_index_sequence<n>{});
         }
@@ -320,9 +323,9 @@ private:
             const auto& plan = ex_.sup_.plan();
             if (I < last_) {
                 if constexpr (I + 1 < n)
-                    out.to_local(&local_push<I + 1>, &local_finish<I + 1>, this);
+                    out.to_local(&local_batch<I + 1>, &local_finish<I + 1>, this);
                 else
-                    out.to_local(&stream_push, &stream_finish, this);  // the caller reads a stream
+                    out.to_local(&stream_batch, &stream_finish, this);  // the caller reads a stream
                 return;
             }
             using mode = typename out_port<T>::mode;
@@ -344,8 +347,6 @@ private:
             } else {
                 out.to_rings(mode::ring, ex_.sup_, set, out_policy_, false);
             }
-            in_policy_.before_sleep = &flush_output<I>;
-            in_policy_.before_sleep_arg = this;
             nudge_ = &nudge_output<I>;
         }
 
@@ -374,22 +375,33 @@ private:
         }
 
         template <std::size_t I>
-        static void local_push(void* self, edge_t<I - 1>&& x) {
+        static void local_batch(void* self, std::vector<edge_t<I - 1>>& items) {
             auto* st = static_cast<group_state*>(self);
             set_stage(I);
-            st->template push_to<I>(std::move(x));
+            for (auto& x : items) st->template push_to<I>(std::move(x));
             set_stage(I - 1);
         }
         template <std::size_t I>
         static void local_finish(void* self) {
             static_cast<group_state*>(self)->template finish_from<I>();
         }
-        static void stream_push(void* self, last_t&& x) { static_cast<group_state*>(self)->stream_.push_back(std::move(x)); }
+        static void stream_batch(void* self, std::vector<last_t>& items) {
+            auto& q = static_cast<group_state*>(self)->stream_;
+            for (auto& x : items) q.push_back(std::move(x));
+        }
         static void stream_finish(void*) {}
 
+        /// Before the group sleeps on its input: every element hands on what it holds, in order.
+        static void flush_group(void* self) {
+            auto* st = static_cast<group_state*>(self);
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                (st->template flush_one<I>(), ...);
+            }(std::make_index_sequence<n>{});
+        }
         template <std::size_t I>
-        static void flush_output(void* self) {
-            static_cast<group_state*>(self)->template slot<I>().out.flush();
+        void flush_one() {
+            if constexpr (!sink_element<element_t<I>>)
+                if (I >= first_ && I <= last_) slot<I>().out.flush();
         }
         template <std::size_t I>
         static void nudge_output(group_state* self) noexcept {

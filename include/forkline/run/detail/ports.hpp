@@ -40,12 +40,14 @@ public:
     out_port(const out_port&) = delete;
     out_port& operator=(const out_port&) = delete;
 
-    /// Sends to the element after this one, in the same process.
-    void to_local(void (*push)(void*, T&&), void (*finish)(void*), void* next) {
+    /// Sends to the element after this one, in the same process, a small batch at a time (one
+    /// indirect call per batch, and the next element's loop over it is compiled for its type).
+    void to_local(void (*batch)(void*, std::vector<T>&), void (*finish)(void*), void* next) {
         mode_ = mode::local;
-        local_push_ = push;
+        local_batch_ = batch;
         local_finish_ = finish;
         local_ = next;
+        local_buf_.reserve(local_batch);
     }
     /// Sends to rings: one (mode ring), a farm's (dispatch; numbered when `numbered`), a
     /// partition's (routed by `route`), or a numbered ring out of an ordered farm's replica (tagged).
@@ -72,14 +74,18 @@ public:
     FORKLINE_HOT void push(const T& v) {
         if (mode_ == mode::ring) [[likely]]
             single_->push(v);
+        else if (mode_ == mode::local)
+            push_local(T(v));
         else
-            push_other(T(v));
+            push_spread(v);
     }
     FORKLINE_HOT void push(T&& v) {
         if (mode_ == mode::ring) [[likely]]
             single_->push(v);
+        else if (mode_ == mode::local)
+            push_local(std::move(v));
         else
-            push_other(std::move(v));
+            push_spread(std::move(v));
     }
 
     /// For a replica of an ordered farm: the number of the input whose output follows.
@@ -103,14 +109,17 @@ public:
         for (auto& w : plain_) w.nudge();
         for (auto& w : seq_) w.nudge();
     }
-    /// Makes everything written visible (before this process sleeps on something else).
-    void flush() noexcept {
+    /// Makes everything written visible (before this process sleeps on something else); a local
+    /// batch is handed on (so the next element runs, and may throw).
+    void flush() {
+        if (mode_ == mode::local) flush_local();
         for (auto& w : plain_) w.flush();
         for (auto& w : seq_) w.flush();
     }
     /// The end of this element's output.
     void close() {
         if (mode_ == mode::local) {
+            flush_local();
             local_finish_(local_);
             return;
         }
@@ -119,11 +128,15 @@ public:
     }
 
 private:
-    [[gnu::noinline]] void push_other(T&& v) {
-        if (mode_ == mode::local)
-            local_push_(local_, std::move(v));
-        else
-            push_spread(std::move(v));
+    FORKLINE_HOT void push_local(T&& v) {
+        local_buf_.push_back(std::move(v));
+        if (local_buf_.size() >= local_batch) [[unlikely]]
+            flush_local();
+    }
+    void flush_local() {
+        if (local_buf_.empty()) return;
+        local_batch_(local_, local_buf_);
+        local_buf_.clear();
     }
     template <class U>
     void push_spread(U&& v) {
@@ -171,6 +184,7 @@ private:
     bool has_room(std::size_t k) noexcept { return numbered_ ? seq_[k].has_room() : plain_[k].has_room(); }
 
     static constexpr std::size_t chunk = 16;
+    static constexpr std::size_t local_batch = 64;
     mode mode_ = mode::ring;
     std::deque<item_ring> plain_;
     item_ring* single_ = nullptr;  ///< mode ring: the one writer, without the deque in the way
@@ -183,7 +197,8 @@ private:
     std::optional<T> held_;
     std::size_t (*route_)(const void*, const T&, std::size_t) = nullptr;
     const void* router_ = nullptr;
-    void (*local_push_)(void*, T&&) = nullptr;
+    void (*local_batch_)(void*, std::vector<T>&) = nullptr;
+    std::vector<T> local_buf_;
     void (*local_finish_)(void*) = nullptr;
     void* local_ = nullptr;
 };
