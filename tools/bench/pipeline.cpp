@@ -10,6 +10,7 @@
 #include <tbb/parallel_pipeline.h>
 #endif
 
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,8 +80,20 @@ double bare_ring(long n) {
     fl::ipc::shared_region region(sizeof(shared));
     auto* s = new (region.data()) shared;
     const auto total = static_cast<std::uint64_t>(n);
+    // Each side on a core of its own (two spinning processes sharing one would measure the
+    // scheduler); forkline pins its workers the same way.
+    cpu_set_t saved;
+    ::sched_getaffinity(0, sizeof saved, &saved);
+    auto cores = fl::detail::affinity_cores();
+    auto pin = [](int core) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(core, &one);
+        ::sched_setaffinity(0, sizeof one, &one);
+    };
     pid_t pid = ::fork();
     if (pid == 0) {
+        if (cores.size() >= 2) pin(cores[0]);
         std::uint64_t head = 0, tail_cache = 0;
         while (head < total) {
             while (head - tail_cache == cap) tail_cache = s->tail.load(std::memory_order_acquire);
@@ -92,6 +105,7 @@ double bare_ring(long n) {
         }
         ::_exit(0);
     }
+    if (cores.size() >= 2) pin(cores[1]);
     std::uint64_t tail = 0, head_cache = 0;
     long sum = 0;
     while (tail < total) {
@@ -103,6 +117,7 @@ double bare_ring(long n) {
         s->tail.store(tail, std::memory_order_release);
     }
     ::waitpid(pid, nullptr, 0);
+    ::sched_setaffinity(0, sizeof saved, &saved);
     return static_cast<double>(sum);
 }
 

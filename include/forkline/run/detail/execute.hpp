@@ -188,14 +188,20 @@ private:
                     src.produce(out);
                 finish_from<0>();
             } else if constexpr (A < n) {
-                const bool alone = A == last_;  // the usual case: one element, its own out port
-                auto consume = [&](edge_t<A - 1>&& x) {
-                    push_to<A>(std::move(x));
-                    if constexpr (!sink_element<element_t<A>>) {
-                        if (alone)
-                            slot<A>().out.nudge();
-                        else if (nudge_)
-                            nudge_(this);
+                // Between input items the group's output is nudged (published if its consumer is
+                // idle), every few items so the check stays off the per-item path.
+                std::uint32_t since_nudge = 0;
+                auto& s = slot<A>();
+                auto& runner = *s.runner;  // looked up once: the loop below is the hot path
+                auto consume = [&runner, &s, &since_nudge, this](edge_t<A - 1>&& x) {
+                    if constexpr (sink_element<element_t<A>>) {
+                        runner.push(std::move(x));
+                    } else {
+                        runner.push(std::move(x), s.out);
+                        if (++since_nudge == nudge_every) [[unlikely]] {
+                            since_nudge = 0;
+                            if (nudge_) nudge_(this);
+                        }
                     }
                 };
                 set_stage(A);
@@ -429,6 +435,7 @@ private:
         slots_type slots_;
         typename ports_for<std::make_index_sequence<caller_stage>>::type in_ports_;
         std::deque<last_t> stream_;
+        static constexpr std::uint32_t nudge_every = 64;
         bool set_up_ = false, ended_ = false;
         void (*nudge_)(group_state*) noexcept = nullptr;  ///< the group's output, when it has rings
         struct no_output {
