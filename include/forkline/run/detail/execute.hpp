@@ -384,7 +384,13 @@ private:
         static void local_batch(void* self, std::vector<edge_t<I - 1>>& items) {
             auto* st = static_cast<group_state*>(self);
             set_stage(I);
-            for (auto& x : items) st->template push_to<I>(std::move(x));
+            for (auto& x : items) {
+                st->template push_to<I>(std::move(x));
+                if (++st->since_nudge_ == nudge_every) [[unlikely]] {
+                    st->since_nudge_ = 0;
+                    if (st->nudge_) st->nudge_(st);
+                }
+            }
             set_stage(I - 1);
         }
         template <std::size_t I>
@@ -435,7 +441,8 @@ private:
         slots_type slots_;
         typename ports_for<std::make_index_sequence<caller_stage>>::type in_ports_;
         std::deque<last_t> stream_;
-        static constexpr std::uint32_t nudge_every = 64;
+        static constexpr std::uint32_t nudge_every = 16;
+        std::uint32_t since_nudge_ = 0;  ///< items fused elements took since the last nudge
         bool set_up_ = false, ended_ = false;
         void (*nudge_)(group_state*) noexcept = nullptr;  ///< the group's output, when it has rings
         struct no_output {
