@@ -53,6 +53,7 @@ constexpr int caller_watch_ms = 20;
 struct control_block {
     std::atomic<std::uint32_t> abort{0};
     std::atomic<std::uint32_t> error_claimed{0};
+    std::atomic<std::uint32_t> error_ready{0};  ///< the fields below are complete
     std::uint32_t error_kind = 0;
     std::uint32_t error_stage = 0, error_group = 0;
     std::int32_t error_pid = 0, error_signal = 0, error_code = 0;
@@ -70,6 +71,7 @@ struct control_block {
             error_signal = sig;
             error_code = code;
             std::snprintf(error_message, sizeof error_message, "%s", message);
+            error_ready.store(1, std::memory_order_release);
         }
         stop(rings);
     }
@@ -340,6 +342,8 @@ void supervisor::finish(std::exception_ptr caller_error, std::size_t caller_stag
 void supervisor::throw_recorded() {
     if (!control_->error_claimed.load(std::memory_order_acquire))
         throw stage_error("?", "the run was stopped without a recorded cause");
+    if (!control_->error_ready.load(std::memory_order_acquire))  // its reporter died mid-report
+        throw stage_error("?", "a stage failed and its process died while reporting why");
     std::string name = plan_.label(control_->error_group, control_->error_stage);
     if (control_->error_kind == crash)
         throw stage_crashed(name, control_->error_pid, control_->error_signal, control_->error_code);
