@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <map>
 #include <cstdlib>
 #include <memory>
 #include <sstream>
@@ -248,6 +249,11 @@ void size_parallel(std::vector<block>& blocks, const std::vector<stage_info>& st
 
 pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
     unsigned cpus = opts.cpus ? opts.cpus : cpu_count();
+    // Stages that share a name ("map", "map") are told apart in plans and errors: "map#1", "map#2".
+    std::map<std::string, int> uses, seen;
+    for (const auto& s : stages) ++uses[s.name];
+    for (auto& s : stages)
+        if (uses[s.name] > 1) s.name += "#" + std::to_string(++seen[s.name]);
     std::vector<std::string> reasons;
     auto blocks = initial_blocks(stages);
     // Parallel stages count as one process while deciding on fusion: they take what is left.

@@ -95,3 +95,23 @@ TEST_CASE("items larger than a ring stream through it", "[dsl][map]") {
     CHECK(out == (rv::iota(0, 50) | rv::transform([](int i) { return std::size_t(100'000 + i); }) |
                   ranges::to<std::vector>()));
 }
+
+TEST_CASE("map and for_each take items by reference too", "[dsl][map]") {
+    auto shout = [](std::string& s) {
+        s += "!";
+        return s;
+    };
+    CHECK(fl::run(fl::from(std::vector<std::string>{"a", "b"}) | fl::map(shout) | fl::to_vector()) ==
+          std::vector<std::string>{"a!", "b!"});
+    std::string all;
+    fl::run(fl::from(std::vector<std::string>{"x", "y"}) | fl::for_each([&](std::string& s) { all += s; }));
+    CHECK(all == "xy");
+}
+
+TEST_CASE("stages that share a name are numbered in plans and errors", "[dsl][named]") {
+    auto p = fl::plan(fl::iota(0, 1) | fl::map([](int i) { return i; }) | fl::map([](int i) { return i; }) |
+                      fl::count());
+    CHECK(p.stages()[1].name == "map#1");
+    CHECK(p.stages()[2].name == "map#2");
+    CHECK(p.stages()[0].name == "iota");
+}

@@ -12,9 +12,13 @@ struct for_each_sink : detail::pipe_base {
     using role = detail::sink_role;
     static constexpr std::string_view default_name = "for_each";
 
+    /// fn takes the item by value, `const T&`, `T&&` or `T&`.
+    template <class In>
+    using arg = std::conditional_t<std::invocable<Fn&, In&&>, In&&, In&>;
+
     template <class In>
     static constexpr bool check() {
-        constexpr bool ok = std::invocable<Fn&, In&&>;
+        constexpr bool ok = std::invocable<Fn&, arg<In>>;
         static_assert(ok, "forkline::for_each(fn): fn cannot be called with the items of the element before it "
                           "(their type is the 'In' of this check)");
         return ok;
@@ -25,7 +29,7 @@ struct for_each_sink : detail::pipe_base {
     template <class In>
     struct runner {
         Fn& fn;
-        [[gnu::always_inline]] void push(In&& x) { std::invoke(fn, std::move(x)); }
+        [[gnu::always_inline]] void push(In&& x) { std::invoke(fn, static_cast<arg<In>>(x)); }
         void finish() {}
     };
     template <class In>

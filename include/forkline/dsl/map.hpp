@@ -12,28 +12,36 @@ struct map_stage : detail::pipe_base {
     using role = detail::stage_role;
     static constexpr std::string_view default_name = "map";
 
+    /// fn takes the item as it likes: by value, `const T&`, `T&&`, or `T&` (the item is the
+    /// stage's own copy, so changing it in place is fine).
+    template <class In>
+    using arg = std::conditional_t<std::invocable<Fn&, In&&>, In&&, In&>;
+
     template <class In>
     static constexpr bool check() {
-        static_assert(std::invocable<Fn&, In&&>,
+        constexpr bool callable = std::invocable<Fn&, arg<In>>;
+        static_assert(callable,
                       "forkline::map(fn): fn cannot be called with the items of the element before it "
                       "(their type is the 'In' of this check)");
-        if constexpr (std::invocable<Fn&, In&&>) {
-            static_assert(!std::is_void_v<std::invoke_result_t<Fn&, In&&>>,
+        if constexpr (callable) {
+            static_assert(!std::is_void_v<std::invoke_result_t<Fn&, arg<In>>>,
                           "forkline::map(fn): fn returns void; use fl::for_each(fn) for side effects");
-            return !std::is_void_v<std::invoke_result_t<Fn&, In&&>>;
+            return !std::is_void_v<std::invoke_result_t<Fn&, arg<In>>>;
         }
         return false;
     }
     template <class In>
-    using output = std::remove_cvref_t<std::invoke_result_t<Fn&, In&&>>;
+    using output = std::remove_cvref_t<std::invoke_result_t<Fn&, arg<In>>>;
     template <class In>
-    static constexpr bool stateless = std::invocable<const Fn&, In&&>;
+    static constexpr bool stateless = std::invocable<const Fn&, arg<In>>;
 
     template <class In>
     struct runner {
         Fn& fn;
         template <class Out>
-        [[gnu::always_inline]] void push(In&& x, Out& out) { out.push(std::invoke(fn, std::move(x))); }
+        [[gnu::always_inline]] void push(In&& x, Out& out) {
+            out.push(std::invoke(fn, static_cast<arg<In>>(x)));
+        }
         template <class Out>
         void finish(Out&) {}
     };
