@@ -193,22 +193,32 @@ private:
                 std::uint32_t since_nudge = 0;
                 auto& s = slot<A>();
                 auto& runner = *s.runner;  // looked up once: the loop below is the hot path
-                auto consume = [&runner, &s, &since_nudge, this](edge_t<A - 1>&& x) {
-                    if constexpr (sink_element<element_t<A>>) {
-                        runner.push(std::move(x));
-                    } else {
-                        runner.push(std::move(x), s.out);
-                        if (++since_nudge == nudge_every) [[unlikely]] {
-                            since_nudge = 0;
-                            if (nudge_) nudge_(this);
-                        }
-                    }
-                };
+                auto& in = input<A>();
                 set_stage(A);
-                if constexpr (sink_element<element_t<A>>)
-                    input<A>().drain(consume, dummy_);
-                else
-                    input<A>().drain(consume, slot<A>().out);
+                if constexpr (sink_element<element_t<A>>) {
+                    in.drain([&runner](edge_t<A - 1>&& x) { runner.push(std::move(x)); }, dummy_);
+                } else {
+                    auto through = [&](auto& out, auto nudge) {
+                        in.drain(
+                            [&runner, &out, &since_nudge, nudge](edge_t<A - 1>&& x) {
+                                runner.push(std::move(x), out);
+                                if (++since_nudge == nudge_every) [[unlikely]] {
+                                    since_nudge = 0;
+                                    nudge();
+                                }
+                            },
+                            s.out);
+                    };
+                    // One element writing to one ring, the common case: straight into the ring's writer.
+                    if (A == last_ && s.out.kind() == out_port<edge_t<A>>::mode::ring) {
+                        auto& ring = s.out.ring();
+                        through(ring, [&ring] { ring.nudge(); });
+                    } else {
+                        through(s.out, [this] {
+                            if (nudge_) nudge_(this);
+                        });
+                    }
+                }
                 finish_from<A>();
             } else {
                 input<A>().drain([&](last_t&& x) { stream_.push_back(std::move(x)); }, dummy_);
