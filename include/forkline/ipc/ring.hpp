@@ -45,8 +45,6 @@ struct ring_control {
     }
 };
 
-/// Rounds up to a power of two (at least 1).
-constexpr std::uint64_t ring_round_capacity(std::uint64_t n) noexcept { return std::bit_ceil(std::max<std::uint64_t>(n, 1)); }
 
 /// Bookkeeping shared by both producer kinds: free space, batching, waiting, closing.
 class producer_cursor {
@@ -76,8 +74,6 @@ public:
         c_->closed.store(1, std::memory_order_release);
         c_->readable->notify();
     }
-    const wait_policy& policy() const noexcept { return *policy_; }
-    void set_policy(const wait_policy& p) noexcept { policy_ = &p; }
 
 protected:
     std::uint64_t free_space() const noexcept { return cap_ - (head_ - tail_cache_); }
@@ -140,8 +136,6 @@ public:
         released_ = tail_;
         c_->writable->notify(urgent);
     }
-    const wait_policy& policy() const noexcept { return *policy_; }
-    void set_policy(const wait_policy& p) noexcept { policy_ = &p; }
 
 protected:
     std::uint64_t available() const noexcept { return head_cache_ - tail_; }
