@@ -1,5 +1,6 @@
 // The every-core benchmark: one table, one run. A CPU-bound map (about 100 us an item) run by
-// fl::farm(cpu_count()) against fl::farm(1), and the same work in oneTBB's parallel_pipeline.
+// fl::farm(cpu_count()) and fl::farm(1) against a plain loop in one process (the speedup
+// baseline), and the same work in oneTBB's parallel_pipeline.
 //   build/tools/bench/bench_every_core [--quick]
 #include <forkline/forkline.hpp>
 
@@ -47,10 +48,17 @@ int main(int argc, char** argv) {
         double s;
     };
     std::vector<row> rows;
-    long one = 0, all = 0;
+    long plain = 0, one = 0, all = 0;
+    rows.push_back({"one process, a plain loop (the baseline)", seconds(
+                                                                   [&] {
+                                                                       long sum = 0;
+                                                                       for (long i = 0; i < n; ++i) sum += work(i);
+                                                                       return sum;
+                                                                   },
+                                                                   plain)});
     rows.push_back({"forkline farm(1, map(work))", seconds(farm_of(1), one)});
     rows.push_back({"forkline farm(" + std::to_string(cores) + ", map(work))", seconds(farm_of(cores), all)});
-    if (one != all) {
+    if (one != all || one != plain) {
         std::fprintf(stderr, "bench_every_core: farms disagree\n");
         return 1;
     }

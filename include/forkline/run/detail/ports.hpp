@@ -23,10 +23,10 @@ struct sequenced {
     std::optional<T> value;
 };
 
-/// The rings of one end of an edge, with their waiting policy.
+/// The rings of one end of an edge (the supervisor has pointed them at a shared waiter when
+/// there are several).
 struct ring_set {
     std::vector<std::size_t> rings;
-    ipc::waiter* fan = nullptr;  ///< shared by the rings when there are several
 };
 
 template <class T>
@@ -57,7 +57,8 @@ public:
         numbered_ = numbered;
         route_ = route;
         router_ = router;
-        fan_ = set.fan;
+        // The waiter the rings' consumers wake: shared by several rings, or the one ring's own.
+        fan_ = sup.ring(set.rings.front()).writable;
         policy_ = &policy;
         for (std::size_t r : set.rings) {
             if (numbered)
@@ -214,7 +215,7 @@ public:
 
     void from_rings(mode m, supervisor& sup, const ring_set& set, const ipc::wait_policy& policy) {
         mode_ = m;
-        fan_ = set.fan;
+        fan_ = sup.ring(set.rings.front()).readable;  // shared by several rings, or the one ring's own
         policy_ = &policy;
         for (std::size_t r : set.rings) {
             if (m == mode::collect_ordered || m == mode::tagged)
