@@ -313,7 +313,6 @@ void supervisor::teardown() noexcept {
     }
 }
 
-void supervisor::cancel() noexcept { teardown(); }
 
 void supervisor::finish(std::exception_ptr caller_error, std::size_t caller_stage) {
     if (caller_error) {

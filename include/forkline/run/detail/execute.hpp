@@ -310,7 +310,7 @@ private:
                 if (A >= 1 && plan.stages()[A - 1].spread != spread_kind::none)
                     mode = plan.stages()[A - 1].ordered ? in_port<in_t>::mode::collect_ordered
                                                         : in_port<in_t>::mode::collect;
-                ring_set set{plan.rings_to(g_)};
+                auto set = plan.rings_to(g_);
                 input<A>().from_rings(mode, ex_.sup_, set, in_policy_);
                 out_policy_.before_sleep = &release_input<A>;
                 out_policy_.before_sleep_arg = this;
@@ -345,7 +345,7 @@ private:
                 return;
             }
             using mode = typename out_port<T>::mode;
-            ring_set set{plan.rings_from(g_)};
+            auto set = plan.rings_from(g_);
             const auto& next = plan.stages()[I + 1];
             const auto& self = plan.stages()[I];
             if (next.spread == spread_kind::partition) {

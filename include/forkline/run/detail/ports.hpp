@@ -23,12 +23,6 @@ struct sequenced {
     std::optional<T> value;
 };
 
-/// The rings of one end of an edge (the supervisor has pointed them at a shared waiter when
-/// there are several).
-struct ring_set {
-    std::vector<std::size_t> rings;
-};
-
 template <class T>
 class out_port {
 public:
@@ -51,16 +45,18 @@ public:
     }
     /// Sends to rings: one (mode ring), a farm's (dispatch; numbered when `numbered`), a
     /// partition's (routed by `route`), or a numbered ring out of an ordered farm's replica (tagged).
-    void to_rings(mode m, supervisor& sup, const ring_set& set, const ipc::wait_policy& policy, bool numbered,
+    /// `rings` are ring indices; when there are several, the supervisor pointed them at one waiter.
+    void to_rings(mode m, supervisor& sup, const std::vector<std::size_t>& rings, const ipc::wait_policy& policy,
+                  bool numbered,
                   std::size_t (*route)(const void*, const T&, std::size_t) = nullptr, const void* router = nullptr) {
         mode_ = m;
         numbered_ = numbered;
         route_ = route;
         router_ = router;
         // The waiter the rings' consumers wake: shared by several rings, or the one ring's own.
-        fan_ = sup.ring(set.rings.front()).writable;
+        fan_ = sup.ring(rings.front()).writable;
         policy_ = &policy;
-        for (std::size_t r : set.rings) {
+        for (std::size_t r : rings) {
             if (numbered)
                 seq_.emplace_back(sup.ring(r), sup.ring_data(r), policy);
             else
@@ -213,11 +209,11 @@ public:
     in_port(const in_port&) = delete;
     in_port& operator=(const in_port&) = delete;
 
-    void from_rings(mode m, supervisor& sup, const ring_set& set, const ipc::wait_policy& policy) {
+    void from_rings(mode m, supervisor& sup, const std::vector<std::size_t>& rings, const ipc::wait_policy& policy) {
         mode_ = m;
-        fan_ = sup.ring(set.rings.front()).readable;  // shared by several rings, or the one ring's own
+        fan_ = sup.ring(rings.front()).readable;  // shared by several rings, or the one ring's own
         policy_ = &policy;
-        for (std::size_t r : set.rings) {
+        for (std::size_t r : rings) {
             if (m == mode::collect_ordered || m == mode::tagged)
                 seq_.emplace_back(sup.ring(r), sup.ring_data(r), policy);
             else

@@ -36,9 +36,6 @@ public:
     const pipeline_plan& plan() const noexcept { return plan_; }
     ipc::ring_control& ring(std::size_t r) const noexcept { return *rings_[r]; }
     void* ring_data(std::size_t r) const noexcept { return data_[r]; }
-    /// The waiter a group sleeps on when it reads from (or writes to) several rings at once.
-    ipc::waiter& fan_in(std::size_t group) const noexcept { return waiters_[2 * group]; }
-    ipc::waiter& fan_out(std::size_t group) const noexcept { return waiters_[2 * group + 1]; }
 
     /// The waiting policy of a process group's rings; the caller's one also watches the children.
     ipc::wait_policy child_policy() const noexcept;
@@ -53,8 +50,6 @@ public:
     /// as stage_error or stage_crashed.
     void finish(std::exception_ptr caller_error = nullptr, std::size_t caller_stage = 0);
 
-    /// Stops everything without throwing (a stream abandoned early).
-    void cancel() noexcept;
 
 private:
     struct child {
@@ -63,6 +58,10 @@ private:
         bool reaped = false;
         double cpu_seconds = 0;
     };
+    /// The waiter a group sleeps on when it reads from (or writes to) several rings at once;
+    /// those rings point at it instead of their own.
+    ipc::waiter& fan_in(std::size_t group) const noexcept { return waiters_[2 * group]; }
+    ipc::waiter& fan_out(std::size_t group) const noexcept { return waiters_[2 * group + 1]; }
     void poll_children();
     bool reap(child& c, bool block);
     void reaped(child& c, int status);
