@@ -1,22 +1,16 @@
 // The supervisor: region layout, fork, child bookkeeping, error recording and teardown.
 #include <forkline/run/detail/supervisor.hpp>
+#include <forkline/ipc/spawn.hpp>
 #include <forkline/run/errors.hpp>
 
-#include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <new>
-#include <system_error>
 #include <thread>
 
 namespace forkline::detail {
@@ -120,16 +114,6 @@ supervisor::supervisor(pipeline_plan plan, run_report* report)
     control_->ring_count = rings_.size();
 }
 
-namespace {
-void pin_to(int position) noexcept {
-    auto cores = affinity_cores();
-    if (position < 0 || cores.empty()) return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cores[static_cast<std::size_t>(position) % cores.size()], &set);
-    ::sched_setaffinity(0, sizeof set, &set);  // best effort: a refusal only costs speed
-}
-}  // namespace
 
 supervisor::~supervisor() {
     teardown();
@@ -156,21 +140,12 @@ void supervisor::fill_report() noexcept {
     }
 }
 
-namespace {
-pid_t parent_pid = 0;  // in a worker: the process that started it
-
-/// A worker whose parent is gone stops (PR_SET_PDEATHSIG covers the common case; this covers a
-/// parent whose forking thread ended, and the instants before the signal was armed).
-void check_parent(void*) {
-    if (parent_pid != 0 && ::getppid() != parent_pid) throw ipc::aborted{};
-}
-}  // namespace
 
 ipc::wait_policy supervisor::child_policy() const noexcept {
     ipc::wait_policy p;
     p.abort = &control_->abort;
     p.spin = plan_.spin();
-    p.on_wake = &check_parent;
+    p.on_wake = &ipc::check_parent;
     return p;
 }
 
@@ -195,94 +170,68 @@ void supervisor::watch_children() {
 
 namespace {
 
-void flush_standard_streams() noexcept {
-    try {
-        std::cout.flush();
-        std::cerr.flush();
-        std::clog.flush();
-    } catch (...) {
-    }
-    std::fflush(nullptr);
-}
+/// What a worker of the run needs to report how its body ended.
+struct child_args {
+    control_block* control;
+    std::atomic<std::uint32_t>* states;
+    std::atomic<std::uint32_t>* stage;
+    ipc::ring_control* const* rings;
+    std::size_t group;
+    void (*body)(void*);
+    void* arg;
+};
 
-[[noreturn]] void child_main(control_block* control, std::atomic<std::uint32_t>* states,
-                             std::atomic<std::uint32_t>* stage, ipc::ring_control* const* rings, std::size_t group,
-                             const std::string& name, int cpu, pid_t parent, bool from_main_thread,
-                             void (*body)(void*), void* arg) {
-    // Die with the caller, even if it is killed before it can stop us. The signal comes when the
-    // forking *thread* ends, so it is armed only for forks from the main thread; the waits check
-    // the parent themselves too.
-    parent_pid = parent;
-    if (from_main_thread) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(0);
-    // Ctrl-C stops workers even when the caller handles SIGINT itself.
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    std::string title = "fl:" + name;
-    ::prctl(PR_SET_NAME, title.c_str());
-    pin_to(cpu);
-    stage_now = stage;
-
+void child_main(void* a) noexcept {
+    auto& c = *static_cast<child_args*>(a);
+    stage_now = c.stage;
     std::uint32_t state = done;
     try {
-        body(arg);
+        c.body(c.arg);
     } catch (const ipc::aborted&) {
         state = aborted;
     } catch (const std::exception& e) {
         state = failed;
-        control->fail(exception, group, current_stage(), e.what(), 0, 0, 0, rings);
+        c.control->fail(exception, c.group, current_stage(), e.what(), 0, 0, 0, c.rings);
     } catch (...) {
         state = failed;
-        control->fail(exception, group, current_stage(), "an exception not derived from std::exception", 0, 0, 0,
-                      rings);
+        c.control->fail(exception, c.group, current_stage(), "an exception not derived from std::exception", 0, 0,
+                        0, c.rings);
     }
-    states[group].store(state, std::memory_order_release);
-    flush_standard_streams();
-    ::_exit(0);
+    c.states[c.group].store(state, std::memory_order_release);
+}
+
+/// The core id for a plan's virtual core index, or -1 for none.
+int core_for(int position) {
+    auto cores = affinity_cores();
+    if (position < 0 || cores.empty()) return -1;
+    return cores[static_cast<std::size_t>(position) % cores.size()];
 }
 
 }  // namespace
 
 void supervisor::start(std::size_t group, void (*body)(void*), void* arg) {
-    // Buffered output would otherwise be written twice, once by each process.
-    flush_standard_streams();
     std::size_t first = plan_.groups()[group].stages.front();
-    pid_t parent = ::getpid();
-    bool from_main_thread = ::gettid() == parent;
-    pid_t pid = ::fork();
-    if (pid < 0) throw std::system_error(errno, std::generic_category(), "forkline: fork failed");
-    if (pid == 0)
-        child_main(control_, states_, stages_[group], rings_.data(), group, plan_.label(group, first),
-                   plan_.groups()[group].cpu, parent, from_main_thread, body, arg);
+    child_args args{control_, states_, stages_[group], rings_.data(), group, body, arg};
+    std::string title = "fl:" + plan_.label(group, first);
+    pid_t pid = ipc::fork_worker(title.c_str(), core_for(plan_.groups()[group].cpu), &child_main, &args);
     children_.push_back({pid, group});
 }
 
-void supervisor::reaped(child& c, int status) {
+void supervisor::reaped(child& c, const ipc::exit_status& status) {
     c.reaped = true;
+    c.cpu_seconds = status.cpu;
     std::uint32_t state = states_[c.group].load(std::memory_order_acquire);
-    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0 && state != running;
-    if (clean || state == failed || state == aborted) return;
-    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if ((status.clean() && state != running) || state == failed || state == aborted) return;
     std::size_t stage = stages_[c.group]->load(std::memory_order_relaxed);
-    control_->fail(crash, c.group, stage, "", static_cast<int>(c.pid), sig, code, rings_.data());
+    control_->fail(crash, c.group, stage, "", static_cast<int>(c.pid), status.signal, status.code, rings_.data());
 }
 
 /// Collects one child if it has ended (or, with `block`, once it ends); true when it is collected.
+/// One that someone else collected (SIGCHLD ignored) counts as clean: all we know then is
+/// whether it said it was done.
 bool supervisor::reap(child& c, bool block) {
-    int status = 0;
-    rusage ru{};
-    pid_t r;
-    while ((r = ::wait4(c.pid, &status, block ? 0 : WNOHANG, &ru)) < 0 && errno == EINTR) {
-    }
-    if (r < 0 && errno == ECHILD) {
-        // Someone else collected it (SIGCHLD ignored, or a waitpid(-1) elsewhere): all we know
-        // is whether it said it was done.
-        status = W_EXITCODE(0, 0);
-    } else if (r != c.pid) {
-        return false;
-    }
-    c.cpu_seconds = cpu_of(ru);
+    ipc::exit_status status;
+    if (!ipc::reap(c.pid, block, status)) return false;
     reaped(c, status);
     return true;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <forkline/ipc/ring.hpp>
+#include <forkline/ipc/spawn.hpp>
 #include <forkline/ipc/region.hpp>
 #include <forkline/plan/plan.hpp>
 
@@ -64,7 +65,7 @@ private:
     ipc::waiter& fan_out(std::size_t group) const noexcept { return waiters_[2 * group + 1]; }
     void poll_children();
     bool reap(child& c, bool block);
-    void reaped(child& c, int status);
+    void reaped(child& c, const ipc::exit_status& status);
     void watch_children();
     void fill_report() noexcept;
     void teardown() noexcept;

@@ -1,0 +1,35 @@
+// Starting and stopping worker processes: fork a child that runs one function and exits, make it
+// die with its parent, and reap it. Shared by pipeline runs and pools.
+#pragma once
+
+#include <sys/types.h>
+
+namespace forkline::ipc {
+
+/// Flushes std::cout/cerr/clog and every C stream, so a fork does not write buffered output twice.
+void flush_standard_streams() noexcept;
+
+/// Forks a worker that calls body(arg) (which must not throw), flushes the standard streams and
+/// _exit(0)s. The worker is named `title` (at most 15 characters show in ps), is pinned to `core`
+/// (a core id, or -1 for none), ignores the caller's SIGINT and SIGTERM handlers, and is killed
+/// when the caller's process ends (PR_SET_PDEATHSIG, armed only when the caller is its main
+/// thread; check_parent covers the rest). Throws std::system_error when fork fails.
+pid_t fork_worker(const char* title, int core, void (*body)(void*), void* arg);
+
+/// In a worker: throws ipc::aborted when the process that forked it is gone. Fits
+/// wait_policy::on_wake. In any other process: does nothing.
+void check_parent(void* = nullptr);
+
+/// The end of a child, as wait4 reported it.
+struct exit_status {
+    int signal = 0;     ///< the signal that killed it, or 0
+    int code = 0;       ///< its exit code when it exited, else -1
+    double cpu = 0;     ///< user + system seconds it used
+    bool clean() const noexcept { return signal == 0 && code == 0; }
+};
+
+/// Collects `pid` if it has ended (or, with `block`, once it ends): true and its status then.
+/// A child someone else already collected (SIGCHLD ignored) counts as a clean exit.
+bool reap(pid_t pid, bool block, exit_status& out) noexcept;
+
+}  // namespace forkline::ipc
