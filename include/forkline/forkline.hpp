@@ -5,6 +5,7 @@
 #include <forkline/codec/codec.hpp>
 #include <forkline/dsl/dsl.hpp>
 #include <forkline/ipc/cpu_count.hpp>
+#include <forkline/mp/pool.hpp>
 #include <forkline/plan/options.hpp>
 #include <forkline/plan/plan.hpp>
 #include <forkline/run/errors.hpp>

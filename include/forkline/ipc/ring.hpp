@@ -290,6 +290,16 @@ public:
         advance(total);
     }
 
+    /// True when a record of `len` bytes can be written now without waiting (never for a record
+    /// that would stream). For a producer that must not block on a busy consumer.
+    bool fits(std::uint64_t len) noexcept {
+        using namespace byte_record;
+        std::uint64_t total = header + padded(len);
+        if (total > cap_ / 2) return false;
+        std::uint64_t room = cap_ - (head_ & mask_);
+        return try_reserve(room < total ? room + total : total);
+    }
+
 private:
     void put_header(std::uint64_t pos, std::uint64_t h) noexcept { std::memcpy(data_ + pos, &h, sizeof h); }
     void write_streamed(const std::byte* src, std::uint64_t len);
