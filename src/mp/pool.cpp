@@ -239,8 +239,8 @@ void pool_engine::check_caller(const char* what) const {
 void pool_engine::send(std::shared_ptr<pool_job> job, std::uint64_t chunk, std::uint32_t count,
                        std::vector<std::byte> record) {
     check_caller("send");
-    if (closed_) throw std::logic_error("forkline::pool: a task was given to a closed pool");
     if (!broken_.empty()) throw std::runtime_error(broken_);
+    if (closed_) throw std::logic_error("forkline::pool: a task was given to a closed pool");
     task_header h;
     std::memcpy(&h, record.data(), sizeof h);
     h.id = next_id_++;

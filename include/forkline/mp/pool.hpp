@@ -24,6 +24,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -346,7 +347,7 @@ public:
     ~pool() { finish(); }
 
     /// The number of workers.
-    unsigned size() const noexcept { return engine_->size(); }
+    unsigned size() const { return engine().size(); }
 
     /// fn applied to every element of `range`, in order, computed by the workers `chunksize`
     /// elements at a time (default: about four chunks per worker for a sized range, else 1).
@@ -393,27 +394,27 @@ public:
         auto record = detail::task_record(&detail::run_items<Fn, tuple_t, detail::call_spread>, fn);
         detail::append_item(record, tuple_t(std::forward<Args>(args)...));
         auto state = std::make_shared<detail::call_state<out_t>>();
-        auto lock = engine_->lock();
-        engine_->send(state, 0, 1, std::move(record));
-        engine_->step(false);
+        auto lock = engine().lock();
+        engine().send(state, 0, 1, std::move(record));
+        engine().step(false);
         return future<out_t>(std::move(state), engine_.get());
     }
 
     /// Accepts no more tasks; those given still run.
     void close() {
-        auto lock = engine_->lock();
-        engine_->close();
+        auto lock = engine().lock();
+        engine().close();
     }
     /// After close(): waits for every task, then for the workers to exit.
     /// Errors: std::logic_error when the pool is still open.
     void join() {
-        auto lock = engine_->lock();
-        engine_->join();
+        auto lock = engine().lock();
+        engine().join();
     }
     /// Kills the workers now; tasks not finished fail with std::runtime_error.
     void terminate() {
-        auto lock = engine_->lock();
-        engine_->terminate();
+        auto lock = engine().lock();
+        engine().terminate();
     }
 
 private:
@@ -426,7 +427,7 @@ private:
         using out_t = detail::call_result_t<Fn, in_t, Call>;
         static_assert(!std::is_void_v<out_t>,
                       "forkline::pool::map(fn, range): fn returns nothing; return a value (or use pool.submit)");
-        detail::chunked_call<Fn, R, Call> call(engine_, name, fn, std::forward<R>(range), chunksize);
+        detail::chunked_call<Fn, R, Call> call(checked_engine(), name, fn, std::forward<R>(range), chunksize);
         std::vector<out_t> out;
         out.reserve(call.size_hint());
         while (auto chunk = call.next(true))
@@ -442,7 +443,7 @@ private:
         static_assert(detail::pool_call_ok<Fn, in_t, Call>());
         using call_t = detail::chunked_call<Fn, R, Call>;
         using out_t = typename call_t::out_t;
-        auto call = std::make_unique<call_t>(engine_, name, fn, std::forward<R>(range), chunksize);
+        auto call = std::make_unique<call_t>(checked_engine(), name, fn, std::forward<R>(range), chunksize);
         return stream_range<out_t>(std::make_unique<detail::chunked_source<call_t, out_t>>(std::move(call), ordered));
     }
 
@@ -455,6 +456,17 @@ private:
         } catch (...) {
             engine_->terminate();
         }
+    }
+
+    detail::pool_engine& engine() const {
+        if (!engine_)
+            throw std::logic_error("forkline::pool: this pool has no workers (it was moved from, or a task of its own "
+                                   "uses it)");
+        return *engine_;
+    }
+    const std::shared_ptr<detail::pool_engine>& checked_engine() const {
+        engine();
+        return engine_;
     }
 
     std::shared_ptr<detail::pool_engine> engine_;

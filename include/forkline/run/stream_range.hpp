@@ -48,6 +48,7 @@ public:
         using value_type = T;
         using difference_type = std::ptrdiff_t;
         using iterator_concept = std::input_iterator_tag;
+        using iterator_category = std::input_iterator_tag;
 
         iterator() = default;
         explicit iterator(state* s) noexcept : s_(s) {}

@@ -1,0 +1,319 @@
+// fl::pool: map, imap, imap_unordered, starmap and submit across worker processes; chunks,
+// exceptions, crashes and their recovery, initializer, close / join / terminate.
+#include "../support.hpp"
+
+#include <forkline/forkline.hpp>
+
+#include <catch2/catch.hpp>
+#include <range/v3/algorithm/sort.hpp>
+#include <range/v3/range/conversion.hpp>
+#include <range/v3/view/iota.hpp>
+#include <range/v3/view/take.hpp>
+#include <range/v3/view/transform.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+namespace fl = forkline;
+namespace rv = ranges::views;
+
+namespace {
+
+auto square = [](long x) { return x * x; };
+auto pid_of = [](int) { return static_cast<int>(::getpid()); };
+
+std::vector<long> iota_vector(long n) { return rv::iota(0L, n) | ranges::to<std::vector>(); }
+
+struct point {
+    int x;
+    std::string label;
+    bool operator==(const point&) const = default;
+};
+
+/// Set by the pool's initializer, in the workers only.
+int worker_setting = 0;
+
+}  // namespace
+
+TEST_CASE("map returns fn of every element in order", "[mp][pool]") {
+    fl::pool pool(2);
+    CHECK(pool.size() == 2);
+    auto in = iota_vector(1000);
+    STATIC_REQUIRE(std::is_same_v<decltype(pool.map(square, in)), std::vector<long>>);
+    auto expected = in | rv::transform(square) | ranges::to<std::vector>();
+    for (std::size_t chunk : {0, 1, 3, 64, 999, 5000}) CHECK(pool.map(square, in, chunk) == expected);
+    CHECK(pool.map(square, std::vector<long>{}).empty());
+
+    int factor = 3;  // captured by value: its bytes travel with the task
+    CHECK(pool.map([factor](long x) { return x * factor; }, std::vector<long>{1, 2}) == std::vector<long>{3, 6});
+}
+
+TEST_CASE("map carries strings and structs both ways", "[mp][pool]") {
+    fl::pool pool(2);
+    std::vector<std::string> words{"a", "bb", std::string(300'000, 'c'), ""};  // one word streams through its ring
+    auto labelled = pool.map([](const std::string& w) { return point{static_cast<int>(w.size()), w + "!"}; }, words);
+    REQUIRE(labelled.size() == 4);
+    CHECK(labelled[1] == point{2, "bb!"});
+    CHECK(labelled[2].x == 300'000);
+    CHECK(labelled[2].label.size() == 300'001);
+    CHECK(labelled[3] == point{0, "!"});
+}
+
+TEST_CASE("map reads ranges without a size, and rvalue ranges", "[mp][pool]") {
+    fl::pool pool(2);
+    auto unsized = rv::iota(0L, 500L) | rv::transform([](long x) { return x + 1; });
+    auto out = pool.map(square, unsized);
+    CHECK(out.size() == 500);
+    CHECK(out.back() == 500L * 500L);
+    CHECK(pool.map(square, iota_vector(10), 4) == std::vector<long>{0, 1, 4, 9, 16, 25, 36, 49, 64, 81});
+}
+
+TEST_CASE("workers persist between calls: repeated maps fork no process", "[mp][pool]") {
+    fl::pool pool(2);
+    std::set<int> pids;
+    for (int call = 0; call < 200; ++call)
+        for (int pid : pool.map(pid_of, std::vector<int>(8), 1)) pids.insert(pid);
+    CHECK(pids.size() <= 2);
+    CHECK(pids.count(static_cast<int>(::getpid())) == 0);
+}
+
+TEST_CASE("chunksize decides how many items one worker takes at once", "[mp][pool]") {
+    fl::pool pool(2);
+    auto whole = pool.map(pid_of, std::vector<int>(100), 100);
+    CHECK(std::set<int>(whole.begin(), whole.end()).size() == 1);
+    auto tens = pool.map(pid_of, std::vector<int>(100), 10);
+    for (std::size_t i = 0; i < tens.size(); ++i) CHECK(tens[i] == tens[i / 10 * 10]);
+}
+
+TEST_CASE("imap is lazy, ordered, and may read an endless range", "[mp][pool]") {
+    fl::pool pool(2);
+    std::vector<long> firsts;
+    for (long r : pool.imap(square, rv::iota(0L)) | rv::take(20)) firsts.push_back(r);
+    CHECK(firsts == (rv::iota(0L, 20L) | rv::transform(square) | ranges::to<std::vector>()));
+    // The range above was dropped with tasks in flight; the pool serves the next call.
+    CHECK(pool.map(square, iota_vector(3)) == std::vector<long>{0, 1, 4});
+
+    long sum = 0, count = 0;
+    for (long r : pool.imap(square, iota_vector(2000), 7)) {
+        CHECK(r == count * count);
+        sum += r, ++count;
+    }
+    CHECK(count == 2000);
+}
+
+TEST_CASE("imap_unordered gives every result once, in the order they finish", "[mp][pool]") {
+    fl::pool pool(2);
+    auto slow_first = [](long x) {
+        if (x == 0) ::usleep(100'000);
+        return x;
+    };
+    std::vector<long> out;
+    for (long r : pool.imap_unordered(slow_first, iota_vector(200))) out.push_back(r);
+    CHECK(out.front() != 0);  // the slow item finished after others
+    ranges::sort(out);
+    CHECK(out == iota_vector(200));
+}
+
+TEST_CASE("starmap spreads each tuple over fn's parameters", "[mp][pool]") {
+    fl::pool pool(2);
+    std::vector<std::tuple<int, std::string, double>> in{{2, "ab", 0.5}, {3, "c", 1.0}};
+    auto out = pool.starmap([](int n, const std::string& s, double w) { return n * static_cast<double>(s.size()) + w; }, in);
+    CHECK(out == std::vector<double>{4.5, 4.0});
+    CHECK(pool.starmap([](int a, int b) { return a - b; }, std::vector{std::pair{5, 3}}) == std::vector<int>{2});
+}
+
+TEST_CASE("submit returns a future; get rethrows what the task threw", "[mp][pool]") {
+    fl::pool pool(2);
+    auto sum = pool.submit([](int a, int b) { return a + b; }, 2, 3);
+    auto size = pool.submit([](std::string s) { return s.size(); }, std::string("four"));
+    auto nothing = pool.submit([] {});
+    auto boom = pool.submit([](int x) -> int { throw std::invalid_argument("no " + std::to_string(x)); }, 7);
+    STATIC_REQUIRE(std::is_same_v<decltype(sum), fl::future<int>>);
+    CHECK(sum.get() == 5);
+    CHECK_FALSE(sum.valid());
+    CHECK(size.get() == 4);
+    nothing.get();
+    try {
+        boom.get();
+        FAIL("no exception");
+    } catch (const fl::task_error& e) {
+        CHECK(e.type() == "std::invalid_argument");
+        CHECK(e.message() == "no 7");
+        CHECK(e.where() == "pool.submit item 0");
+    }
+}
+
+TEST_CASE("a future waits with a timeout and says when it is ready", "[mp][pool]") {
+    fl::pool pool(1);
+    auto slow = pool.submit([] {
+        ::usleep(300'000);
+        return 1;
+    });
+    CHECK(slow.wait_for(std::chrono::milliseconds(30)) == std::future_status::timeout);
+    CHECK_FALSE(slow.ready());
+    CHECK(slow.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    CHECK(slow.ready());
+    CHECK(slow.get() == 1);
+    CHECK_THROWS_AS(slow.get(), std::future_error);
+}
+
+TEST_CASE("map throws the first failing element's error and the pool goes on", "[mp][pool]") {
+    fl::pool pool(2);
+    auto picky = [](long x) {
+        if (x == 42 || x == 700) throw std::out_of_range("item " + std::to_string(x));
+        return x;
+    };
+    for (std::size_t chunk : {1, 10}) {
+        try {
+            pool.map(picky, iota_vector(1000), chunk);
+            FAIL("no exception");
+        } catch (const fl::task_error& e) {
+            CHECK(e.where() == "pool.map item 42");
+            CHECK(e.type() == "std::out_of_range");
+            CHECK(std::string(e.what()) == "forkline: pool.map item 42 threw std::out_of_range: item 42");
+        }
+    }
+    CHECK(pool.map(square, iota_vector(5)) == std::vector<long>{0, 1, 4, 9, 16});
+}
+
+TEST_CASE("imap throws where the failed element would be, then reads on", "[mp][pool]") {
+    fl::pool pool(2);
+    auto odd_fails = [](long x) {
+        if (x == 3) throw std::runtime_error("three");
+        return x;
+    };
+    auto results = pool.imap(odd_fails, iota_vector(6));
+    std::vector<long> seen;
+    auto it = results.begin();
+    for (; it != results.end();) {
+        try {
+            seen.push_back(*it);
+            ++it;
+        } catch (const fl::task_error& e) {
+            CHECK(e.message() == "three");
+            seen.push_back(-1);
+            ++it;
+        }
+    }
+    // ++ past 2 reached item 3 and threw; the next ++ moved on to 4.
+    CHECK(seen == std::vector<long>{0, 1, 2, -1, 4, 5});
+}
+
+TEST_CASE("a worker that dies fails its task; the pool replaces it and goes on", "[mp][pool]") {
+    fl::pool pool(2);
+    auto deadly = [](long x) {
+        if (x == 13) ::raise(SIGKILL);
+        return x;
+    };
+    try {
+        pool.map(deadly, iota_vector(100), 5);
+        FAIL("no exception");
+    } catch (const fl::stage_crashed& e) {
+        CHECK(e.stage() == "pool.map items 10 to 14");
+        CHECK(e.signal() == SIGKILL);
+        CHECK(e.pid() > 0);
+    }
+    auto crash = pool.submit([] { std::_Exit(3); });
+    auto fine = pool.submit([] { return 8; });
+    try {
+        crash.get();
+        FAIL("no exception");
+    } catch (const fl::stage_crashed& e) {
+        CHECK(e.exit_code() == 3);
+        CHECK(e.signal() == 0);
+    }
+    CHECK(fine.get() == 8);
+    // Still two workers, and neither is the dead one.
+    auto pids = pool.map(pid_of, std::vector<int>(50), 1);
+    CHECK(std::set<int>(pids.begin(), pids.end()).size() <= 2);
+    auto in = iota_vector(100);
+    CHECK(pool.map(square, in) == (in | rv::transform(square) | ranges::to<std::vector>()));
+}
+
+TEST_CASE("the initializer runs in each worker before its tasks", "[mp][pool]") {
+    fl::pool pool(2, [] { worker_setting = 41; });
+    CHECK(pool.map([](int x) { return worker_setting + x; }, std::vector<int>{1, 1}) == std::vector<int>{42, 42});
+    CHECK(worker_setting == 0);  // the caller's copy is untouched
+}
+
+TEST_CASE("an initializer that throws breaks the pool with its message", "[mp][pool]") {
+    fl::pool pool(2, [] { throw std::runtime_error("no database"); });
+    try {
+        pool.map(square, iota_vector(10));
+        FAIL("no exception");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()).find("the initializer failed in a worker: std::runtime_error: no database") !=
+              std::string::npos);
+    }
+    CHECK_THROWS_AS(pool.submit(square, 1L), std::runtime_error);
+}
+
+TEST_CASE("close, join and terminate", "[mp][pool]") {
+    {
+        fl::pool pool(2);
+        auto f = pool.submit(square, 9L);
+        CHECK_THROWS_AS(pool.join(), std::logic_error);  // still open
+        pool.close();
+        CHECK_THROWS_AS(pool.submit(square, 1L), std::logic_error);
+        CHECK_THROWS_AS(pool.map(square, iota_vector(2)), std::logic_error);
+        pool.join();
+        CHECK(f.ready());
+        CHECK(f.get() == 81);
+    }
+    CHECK(fl::test::no_children_left());
+    {
+        fl::pool pool(1);
+        auto endless = pool.submit([] {
+            for (;;) ::pause();
+        });
+        auto waiting = pool.submit(square, 2L);
+        pool.terminate();
+        CHECK_THROWS_AS(endless.get(), std::runtime_error);
+        CHECK_THROWS_WITH(waiting.get(), Catch::Contains("terminated before the task finished"));
+    }
+    CHECK(fl::test::no_children_left());
+}
+
+TEST_CASE("the destructor waits for every task given", "[mp][pool]") {
+    fl::future<long> f;
+    {
+        fl::pool pool(2);
+        f = pool.submit([](long x) {
+            ::usleep(50'000);
+            return x + 1;
+        }, 1L);
+    }
+    CHECK(fl::test::no_children_left());
+    CHECK(f.ready());
+    CHECK(f.get() == 2);
+}
+
+TEST_CASE("a task cannot use the pool that runs it", "[mp][pool]") {
+    fl::pool pool(1);
+    fl::pool* self = &pool;
+    auto f = pool.submit([self] { return self->map(square, std::vector<long>{1}).size(); });
+    CHECK_THROWS_WITH(f.get(), Catch::Contains("std::logic_error") && Catch::Contains("a task of its own uses it"));
+}
+
+TEST_CASE("several threads may share one pool", "[mp][pool]") {
+    fl::pool pool(2);
+    std::vector<long> sums(4);
+    std::vector<std::thread> threads;
+    for (long t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            long s = 0;
+            for (int k = 0; k < 20; ++k) s += pool.submit([](long a, long b) { return a * b; }, t, 10L).get();
+            for (long r : pool.map(square, iota_vector(100))) s += r;
+            sums[static_cast<std::size_t>(t)] = s;
+        });
+    for (auto& th : threads) th.join();
+    for (long t = 0; t < 4; ++t) CHECK(sums[static_cast<std::size_t>(t)] == 200 * t + 328350);
+}
