@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -24,9 +25,11 @@ namespace forkline::detail {
 namespace {
 
 constexpr std::uint64_t ring_bytes = 256 << 10;
-/// Tasks a worker holds at once: the one it runs and the next, so it never waits for the caller
-/// between two tasks, while one slow task holds back at most one other.
-constexpr std::size_t depth = 2;
+/// Tasks a worker holds at once (the one it runs and those queued behind it) are enough for about
+/// this long, so that a worker finds its next task waiting even when the caller is slow to run,
+/// while a task slower than the rest holds back little other work. Tasks of unknown length: 2.
+constexpr double queued_seconds = 1e-3;
+constexpr std::size_t min_depth = 2, max_depth = 64;
 /// How often the caller, while it waits for results, checks that its workers still live.
 constexpr int watch_ms = 20;
 
@@ -38,6 +41,7 @@ struct result_header {
     std::uint64_t id;
     std::uint32_t status;
     std::uint32_t item;
+    double seconds;  ///< how long the task ran
 };
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -121,18 +125,20 @@ void run_task(const std::byte* p, std::size_t n, worker_slot& slot, task_output&
     task_header h;
     std::memcpy(&h, p, sizeof h);
     slot.running.store(h.id, std::memory_order_relaxed);
-    result_header r{h.id, ok, h.count};
+    result_header r{h.id, ok, h.count, 0};
     out.bytes.clear();
     out.item = 0;
+    double start = now();
     try {
         h.body(p + sizeof h, n - sizeof h, h.count, out);
     } catch (...) {
         auto [type, message] = describe_current();
-        r = {h.id, threw, out.item};
+        r = {h.id, threw, out.item, 0};
         out.bytes.clear();
         out.put(type);
         out.put(message);
     }
+    r.seconds = now() - start;
     results.write(sizeof r + out.bytes.size(), [&](std::byte* d) {
         std::memcpy(d, &r, sizeof r);
         if (!out.bytes.empty()) std::memcpy(d + sizeof r, out.bytes.data(), out.bytes.size());
@@ -273,7 +279,7 @@ bool pool_engine::dispatch() {
         for (std::size_t k = 0; k < n && chosen == SIZE_MAX; ++k) {
             std::size_t w = (next_worker_ + k) % n;
             pool_worker& wk = *workers_[w];
-            if (wk.pid && wk.in_flight.size() < depth && wk.tasks->fits(len)) chosen = w;
+            if (wk.pid && wk.in_flight.size() < depth_ && wk.tasks->fits(len)) chosen = w;
         }
         if (chosen == SIZE_MAX) break;
         next_worker_ = (chosen + 1) % n;
@@ -327,6 +333,7 @@ void pool_engine::deliver(pool_worker& wk, const std::byte* p, std::size_t n) {
         throw ipc::ring_corrupt("forkline::pool: a worker answered a task it was not given");
     task t = std::move(wk.in_flight.front());
     wk.in_flight.pop_front();
+    learn(r.seconds);
     if (t.job->cancelled) return;
     const std::byte* payload = p + sizeof r;
     std::size_t size = n - sizeof r;
@@ -345,6 +352,13 @@ void pool_engine::deliver(pool_worker& wk, const std::byte* p, std::size_t n) {
         auto [type, message] = describe_current();
         t.job->failed(t.chunk, {task_failure::threw, 0, type, "its results could not be read: " + message});
     }
+}
+
+/// Follows how long tasks run (a moving average) and sets how many each worker may hold.
+void pool_engine::learn(double seconds) noexcept {
+    task_seconds_ = task_seconds_ < 0 ? seconds : task_seconds_ + (seconds - task_seconds_) / 8;
+    double fit = queued_seconds / std::max(task_seconds_, 1e-7);
+    depth_ = static_cast<std::size_t>(std::clamp(fit, double(min_depth), double(max_depth)));
 }
 
 /// Reaps the workers that died; true when one had.

@@ -1,6 +1,10 @@
-// The every-core benchmark: one table, one run. A CPU-bound map (about 100 us an item) run by
-// fl::farm(cpu_count()) and fl::farm(1) against a plain loop in one process (the speedup
-// baseline), and the same work in oneTBB's parallel_pipeline.
+// The every-core benchmark: one run, one table in two parts.
+//  - farm: a CPU-bound map (about 100 us an item) run by fl::farm(cpu_count()) and fl::farm(1)
+//    against a plain loop in one process (the speedup baseline), and the same work in oneTBB's
+//    parallel_pipeline.
+//  - pool: fl::pool::map against Python's multiprocessing.Pool.map (tools/bench/mp_pool.py) on
+//    the same work and chunk sizes, tiny tasks and 100 us ones, and the cost of one small map
+//    call next to the cost of a fork (which persistent workers avoid).
 //   build/tools/bench/bench_every_core [--quick]
 #include <forkline/forkline.hpp>
 
@@ -8,16 +12,23 @@
 #include <tbb/parallel_pipeline.h>
 #endif
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace fl = forkline;
 
 namespace {
+
+using clock_type = std::chrono::steady_clock;
 
 /// About 100 us of arithmetic on this machine; the result depends on every step.
 long work(long i) {
@@ -26,28 +37,61 @@ long work(long i) {
     return static_cast<long>(x >> 33);
 }
 
-double seconds(const std::function<long()>& fn, long& result) {
-    auto t0 = std::chrono::steady_clock::now();
-    result = fn();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+/// 100 us of CPU, measured on the clock: the same work in C++ and in Python.
+long spin(long x) {
+    auto end = clock_type::now() + std::chrono::microseconds(100);
+    while (clock_type::now() < end) {
+    }
+    return x;
 }
 
-}  // namespace
+long tiny(long x) { return x * x; }
 
-int main(int argc, char** argv) {
-    bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-    const long n = quick ? 2000 : 20000;
-    const unsigned cores = fl::cpu_count();
+double seconds(const std::function<long()>& fn, long& result) {
+    auto t0 = clock_type::now();
+    result = fn();
+    return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+/// Python's time for `work` over n items in multiprocessing.Pool.map, or nothing without python3.
+std::optional<double> python_pool(const char* work, long n, long chunksize, unsigned processes) {
+    std::string cmd = "python3 " FORKLINE_BENCH_DIR "/mp_pool.py " + std::string(work) + " " + std::to_string(n) +
+                      " " + std::to_string(chunksize) + " " + std::to_string(processes) + " 2>/dev/null";
+    std::FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return std::nullopt;
+    long items = 0;
+    double s = 0;
+    int got = std::fscanf(p, "%ld %lf", &items, &s);
+    int status = ::pclose(p);
+    if (got != 2 || status != 0 || items != n) return std::nullopt;
+    return s;
+}
+
+/// One fork, an immediate _exit and the wait for it: what a pool that forked per call would pay.
+double fork_cost(int rounds) {
+    auto t0 = clock_type::now();
+    for (int i = 0; i < rounds; ++i) {
+        pid_t pid = ::fork();
+        if (pid == 0) ::_exit(0);
+        int status;
+        ::waitpid(pid, &status, 0);
+    }
+    return std::chrono::duration<double>(clock_type::now() - t0).count() / rounds;
+}
+
+struct farm_row {
+    std::string name;
+    double s;
+};
+
+/// The farm part: speedup of farm(cores) over a plain loop. Returns false when results disagree.
+bool farm_rows(long n, unsigned cores) {
     auto farm_of = [&](std::size_t replicas) {
         return [&, replicas] {
             return fl::run(fl::iota(0L, n) | fl::farm(replicas, fl::map(work)) | fl::reduce(0L, std::plus<>{}));
         };
     };
-    struct row {
-        std::string name;
-        double s;
-    };
-    std::vector<row> rows;
+    std::vector<farm_row> rows;
     long plain = 0, one = 0, all = 0;
     rows.push_back({"one process, a plain loop (the baseline)", seconds(
                                                                    [&] {
@@ -60,7 +104,7 @@ int main(int argc, char** argv) {
     rows.push_back({"forkline farm(" + std::to_string(cores) + ", map(work))", seconds(farm_of(cores), all)});
     if (one != all || one != plain) {
         std::fprintf(stderr, "bench_every_core: farms disagree\n");
-        return 1;
+        return false;
     }
 #ifdef FORKLINE_HAVE_TBB
     long tbb_sum = 0;
@@ -81,9 +125,82 @@ int main(int argc, char** argv) {
         tbb_sum);
     rows.push_back({"oneTBB parallel_pipeline, parallel filter", tbb_s});
 #endif
-    std::string head = "row (" + std::to_string(n) + " items of ~100 us)";
-    std::printf("%-44s %10s %12s %10s\n", head.c_str(), "seconds", "items/s", "speedup");
+    std::string head = "farm (" + std::to_string(n) + " items of ~100 us)";
+    std::printf("%-50s %10s %12s %10s\n", head.c_str(), "seconds", "items/s", "speedup");
     for (const auto& r : rows)
-        std::printf("%-44s %10.3f %12.0f %10.2f\n", r.name.c_str(), r.s, static_cast<double>(n) / r.s, rows[0].s / r.s);
-    std::printf("cores: %u; target: farm(cores) speedup >= %.2f\n", cores, 0.95 * cores);
+        std::printf("%-50s %10.3f %12.0f %10.2f\n", r.name.c_str(), r.s, static_cast<double>(n) / r.s, rows[0].s / r.s);
+    std::printf("cores: %u; target: farm(cores) speedup >= %.2f\n\n", cores, 0.95 * cores);
+    return true;
+}
+
+/// The pool part: each row runs the same map in fl::pool and in Python's Pool, with as many
+/// workers as cores.
+bool pool_rows(bool quick, unsigned cores) {
+    fl::pool pool(cores);
+    struct pool_case {
+        std::string name;
+        const char* work;
+        long items, chunksize;
+        long (*fn)(long);
+    };
+    const long scale = quick ? 10 : 1;
+    std::vector<pool_case> cases{
+        {"map x*x, chunksize 1", "tiny", 200'000 / scale, 1, tiny},
+        {"map x*x, chunksize 1000", "tiny", 2'000'000 / scale, 1000, tiny},
+        {"map 100 us of CPU, chunksize 1", "spin", 20'000 / scale, 1, spin},
+        {"map 100 us of CPU, chunksize 100", "spin", 20'000 / scale, 100, spin},
+    };
+    std::string head = "pool (" + std::to_string(cores) + " workers), multiprocessing.Pool alike";
+    std::printf("%-50s %10s %12s %12s %10s\n", head.c_str(), "items", "forkline s", "python s", "ahead");
+    for (const auto& c : cases) {
+        std::vector<long> in(static_cast<std::size_t>(c.items));
+        std::iota(in.begin(), in.end(), 0L);
+        long check = 0;
+        double s = seconds(
+            [&] {
+                auto out = pool.map(c.fn, in, static_cast<std::size_t>(c.chunksize));
+                return static_cast<long>(out.size());
+            },
+            check);
+        if (check != c.items) {
+            std::fprintf(stderr, "bench_every_core: pool.map lost items\n");
+            return false;
+        }
+        auto py = python_pool(c.work, c.items, c.chunksize, cores);
+        std::printf("%-50s %10ld %12.3f ", c.name.c_str(), c.items, s);
+        if (py)
+            std::printf("%12.3f %9.1fx\n", *py, *py / s);
+        else
+            std::printf("%12s %10s\n", "-", "-");
+    }
+    // Small maps, one after another: the workers stay, so a call costs no fork.
+    const long calls = quick ? 200 : 2000;
+    long check = 0;
+    std::vector<long> eight{0, 1, 2, 3, 4, 5, 6, 7};
+    double s = seconds(
+        [&] {
+            long n = 0;
+            for (long k = 0; k < calls; ++k) n += static_cast<long>(pool.map(tiny, eight, 1).size());
+            return n;
+        },
+        check);
+    auto py = python_pool("calls", calls, 1, cores);
+    std::printf("%-50s %10ld %12.3f ", ("map over 8 items, " + std::to_string(calls) + " calls").c_str(), calls * 8, s);
+    if (py)
+        std::printf("%12.3f %9.1fx\n", *py, *py / s);
+    else
+        std::printf("%12s %10s\n", "-", "-");
+    double fork_s = fork_cost(quick ? 50 : 500);
+    std::printf("one small map call: %.1f us; one fork + exit + wait: %.1f us (paid once per worker, at pool start)\n",
+                s / static_cast<double>(calls) * 1e6, fork_s * 1e6);
+    return check == calls * 8;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+    const unsigned cores = fl::cpu_count();
+    if (!farm_rows(quick ? 2000 : 20000, cores)) return 1;
+    if (!pool_rows(quick, cores)) return 1;
 }

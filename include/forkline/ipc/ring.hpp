@@ -54,12 +54,16 @@ public:
     producer_cursor(const producer_cursor&) = delete;
     producer_cursor& operator=(const producer_cursor&) = delete;
 
-    /// Makes what was written visible to the consumer now (and wakes it if it sleeps).
+    /// Makes what was written visible to the consumer now (and wakes it if it sleeps). An urgent
+    /// flush wakes even a light sleeper for items published earlier without waking it.
     void flush(bool urgent = true) noexcept {
         if (urgent) signalled_ = head_;
-        if (head_ == published_) return;
-        c_->head.store(head_, std::memory_order_release);
-        published_ = head_;
+        if (head_ != published_) {
+            c_->head.store(head_, std::memory_order_release);
+            published_ = head_;
+        } else if (!urgent) {
+            return;
+        }
         c_->readable->notify(urgent);
     }
     /// Publishes at once if the consumer is idle and something is unpublished (called between
@@ -128,12 +132,15 @@ public:
     consumer_cursor(const consumer_cursor&) = delete;
     consumer_cursor& operator=(const consumer_cursor&) = delete;
 
-    /// Hands consumed space back to the producer now (and wakes it if it sleeps).
+    /// Hands consumed space back to the producer now (and wakes it if it sleeps), as flush does.
     void release(bool urgent = true) noexcept {
         if (urgent) signalled_ = tail_;
-        if (tail_ == released_) return;
-        c_->tail.store(tail_, std::memory_order_release);
-        released_ = tail_;
+        if (tail_ != released_) {
+            c_->tail.store(tail_, std::memory_order_release);
+            released_ = tail_;
+        } else if (!urgent) {
+            return;
+        }
         c_->writable->notify(urgent);
     }
 

@@ -116,7 +116,6 @@ public:
           range_(std::forward<R>(r)),
           it_(ranges::begin(range_.get())),
           chunksize_(chunksize ? chunksize : default_chunksize()),
-          window_(4 * std::size_t{e_->size()}),
           results_(std::make_shared<chunk_results<out_t>>(call, chunksize_)) {}
     chunked_call(const chunked_call&) = delete;
     chunked_call& operator=(const chunked_call&) = delete;
@@ -130,7 +129,9 @@ public:
     std::optional<std::vector<out_t>> next(bool ordered) {
         auto lock = e_->lock();
         for (;;) {
-            while (!input_done_ && sent_ - taken_ < window_) send_chunk();
+            // Enough chunks for every worker to hold all it may, and some ready in the caller.
+            std::size_t window = e_->size() * (e_->depth() + 2);
+            while (!input_done_ && sent_ - taken_ < window) send_chunk();
             auto& ready = results_->ready;
             auto& errors = results_->errors;
             auto take = [&](auto& from, auto at) {
@@ -178,7 +179,7 @@ private:
     Fn fn_;
     range_holder<R> range_;
     ranges::iterator_t<std::remove_reference_t<R>> it_;
-    std::size_t chunksize_, window_;
+    std::size_t chunksize_;
     std::shared_ptr<chunk_results<out_t>> results_;
     std::uint64_t sent_ = 0, taken_ = 0, next_ = 0;
     bool input_done_ = false;
@@ -366,8 +367,8 @@ public:
         return collect<detail::call_spread>(fn, std::forward<R>(range), chunksize, "pool.starmap");
     }
 
-    /// Lazy map: an input range of the results in order, computed ahead while you read (at most
-    /// four chunks per worker ahead). The range is read as results are needed, so it may be
+    /// Lazy map: an input range of the results in order, computed ahead while you read (a few
+    /// chunks per worker ahead: enough to keep each busy for about a millisecond, at least 2). The range is read as results are needed, so it may be
     /// endless. Destroying the range early drops the tasks not yet started.
     /// Example: `for (long r : pool.imap(work, fl_lines)) ...`
     /// Errors: a failed element's task_error is thrown when the reader reaches it; reading on

@@ -93,6 +93,8 @@ public:
     ~pool_engine();
 
     unsigned size() const noexcept { return static_cast<unsigned>(workers_.size()); }
+    /// How many tasks one worker may hold now (from how long tasks have taken so far).
+    std::size_t depth() const noexcept { return depth_; }
 
     /// Held around send() and step(); recursive, so an input range may itself read from the pool.
     std::unique_lock<std::recursive_mutex> lock() { return std::unique_lock(mutex_); }
@@ -129,6 +131,7 @@ private:
     bool collect(std::size_t w);
     void deliver(pool_worker& wk, const std::byte* p, std::size_t n);
     bool watch();
+    void learn(double seconds) noexcept;
     void buried(std::size_t w, pid_t pid, int signal, int code);
     void fail_everything(const task_failure& f);
     void wait_for_results();
@@ -144,6 +147,8 @@ private:
     std::uint64_t next_id_ = 1;
     std::size_t next_worker_ = 0;
     std::size_t peer_ = SIZE_MAX;  ///< the worker a blocking read or write waits on
+    std::size_t depth_ = 2;        ///< tasks one worker may hold: see learn()
+    double task_seconds_ = -1;     ///< how long a task runs, on average (-1: not known yet)
     double last_watch_ = 0;
     bool closed_ = false, joined_ = false;
     std::string broken_;  ///< why the pool cannot run tasks (its initializer failed)
