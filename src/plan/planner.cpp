@@ -245,6 +245,21 @@ void size_parallel(std::vector<block>& blocks, const std::vector<stage_info>& st
     }
 }
 
+/// options::adaptive: a parallel stage starts as many replicas as there are cores, and is fed by
+/// as many as planned until the run has measured what the other processes leave idle.
+void adapt_parallel(std::vector<block>& blocks, const std::vector<bool>& open, std::vector<stage_info>& stages,
+                    unsigned cpus, std::vector<std::string>& reasons) {
+    for (std::size_t k = 0; k < blocks.size(); ++k) {
+        auto& b = blocks[k];
+        if (!open[k] || b.replicas >= cpus) continue;
+        stages[b.first].active = b.replicas;
+        reasons.push_back("adaptive " + stages[b.first].name + ": " + std::to_string(cpus) + " replicas start, " +
+                          std::to_string(b.replicas) + " fed until a warm-up has measured the others; its "
+                          "input rings are 1/16 of ring_bytes");
+        b.replicas = cpus;
+    }
+}
+
 }  // namespace
 
 pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
@@ -262,7 +277,10 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
         if (b.spread && b.replicas == 0) b.replicas = 1;
     bool fuse_on = opts.fuse.value_or(processes(counted) > cpus);
     if (fuse_on) fuse(blocks, stages, opts.fuse.value_or(false), cpus, reasons);
+    std::vector<bool> open_before;
+    for (const auto& b : blocks) open_before.push_back(b.spread && b.replicas == 0);
     size_parallel(blocks, stages, cpus, reasons);
+    if (opts.adaptive) adapt_parallel(blocks, open_before, stages, cpus, reasons);
 
     std::vector<process_group> groups;
     std::vector<std::vector<std::size_t>> groups_of_block;
@@ -292,7 +310,10 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
         r.sequenced = seq;
         r.fixed_slots = seq ? s.seq_fixed_slots : s.fixed_slots;
         r.unit = r.fixed_slots ? std::max<std::size_t>(seq ? s.seq_item_size : s.item_size, 1) : 1;
-        std::uint64_t units = std::max<std::uint64_t>(opts.ring_bytes / r.unit, r.fixed_slots ? 1 : 64);
+        // Into an adaptive stage, rings are short: what one replica has queued when the stage is
+        // re-sized stays little, so the new replicas get work at once.
+        std::size_t bytes = stages[from + 1].active ? opts.ring_bytes / 16 : opts.ring_bytes;
+        std::uint64_t units = std::max<std::uint64_t>(bytes / r.unit, r.fixed_slots ? 1 : 64);
         r.capacity = std::bit_floor(units);
         for (std::size_t a : groups_of_block[k])
             for (std::size_t b : groups_of_block[k + 1]) {

@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <thread>
 
@@ -75,6 +77,21 @@ struct control_block {
     }
 };
 
+/// options::adaptive: the measuring thread, and what it found.
+struct supervisor::adapter {
+    std::mutex m;
+    std::condition_variable cv;
+    bool stop = false;
+    std::vector<std::string> notes;
+    std::thread thread;
+
+    /// Waits `d` unless stopped first; true when the time passed.
+    bool sleep(std::chrono::milliseconds d) {
+        std::unique_lock lock(m);
+        return !cv.wait_for(lock, d, [&] { return stop; });
+    }
+};
+
 supervisor::supervisor(pipeline_plan plan, run_report* report)
     : plan_(std::move(plan)), report_(report), started_(wall_clock()), caller_cpu_(thread_cpu()) {
     const auto& groups = plan_.groups();
@@ -83,7 +100,8 @@ supervisor::supervisor(pipeline_plan plan, run_report* report)
     std::size_t stages_at = align_up(states_at + groups.size() * sizeof(std::atomic<std::uint32_t>), 64);
     // Each group's current stage on a cache line of its own: workers write it as items pass.
     std::size_t waiters_at = align_up(stages_at + groups.size() * 64, 64);
-    std::size_t size = align_up(waiters_at + 2 * groups.size() * sizeof(ipc::waiter), 64);
+    std::size_t actives_at = align_up(waiters_at + 2 * groups.size() * sizeof(ipc::waiter), 64);
+    std::size_t size = align_up(actives_at + plan_.stages().size() * sizeof(std::atomic<std::uint32_t>), 64);
     std::vector<std::size_t> ring_at, data_at;
     for (const auto& e : edges) {
         ring_at.push_back(size);
@@ -100,6 +118,9 @@ supervisor::supervisor(pipeline_plan plan, run_report* report)
                               std::atomic<std::uint32_t>(static_cast<std::uint32_t>(groups[g].stages.front())));
     }
     children_.reserve(groups.size());  // so that recording a forked child cannot throw
+    actives_ = reinterpret_cast<std::atomic<std::uint32_t>*>(region_.data() + actives_at);
+    for (std::size_t s = 0; s < plan_.stages().size(); ++s)
+        new (&actives_[s]) std::atomic<std::uint32_t>(static_cast<std::uint32_t>(plan_.stages()[s].active));
     waiters_ = reinterpret_cast<ipc::waiter*>(region_.data() + waiters_at);
     for (std::size_t w = 0; w < 2 * groups.size(); ++w) new (&waiters_[w]) ipc::waiter;
     for (std::size_t i = 0; i < edges.size(); ++i) {
@@ -120,10 +141,94 @@ supervisor::~supervisor() {
     fill_report();
 }
 
+void supervisor::adapt() {
+    const auto& stages = plan_.stages();
+    if (std::none_of(stages.begin(), stages.end(), [](const stage_info& s) { return s.active != 0; })) return;
+    adapter_ = std::make_unique<adapter>();
+    adapter_->thread = std::thread([this, caller = ::pthread_self()] { resize_parallel(*adapter_, caller); });
+}
+
+void supervisor::stop_adapting() noexcept {
+    if (!adapter_ || !adapter_->thread.joinable()) return;
+    {
+        std::lock_guard lock(adapter_->m);
+        adapter_->stop = true;
+    }
+    adapter_->cv.notify_all();
+    adapter_->thread.join();
+}
+
+namespace {
+double cpu_clock(clockid_t c) {
+    timespec t{};
+    if (::clock_gettime(c, &t) != 0) return 0;  // a process that ended meanwhile
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+}  // namespace
+
+/// Measures how busy each process is over a warm-up (CPU time over wall time), then gives each
+/// parallel stage whose replicas are busy the cores the other processes leave idle.
+void supervisor::resize_parallel(adapter& a, pthread_t caller) {
+    constexpr auto settle = std::chrono::milliseconds(30), warm_up = std::chrono::milliseconds(100);
+    const auto& groups = plan_.groups();
+    std::vector<clockid_t> clocks(groups.size());
+    std::vector<bool> known(groups.size(), false);
+    for (const auto& c : children_) known[c.group] = ::clock_getcpuclockid(c.pid, &clocks[c.group]) == 0;
+    for (std::size_t g = 0; g < groups.size(); ++g)
+        if (groups[g].in_caller) known[g] = ::pthread_getcpuclockid(caller, &clocks[g]) == 0;
+    auto sample = [&] {
+        std::vector<double> cpu(groups.size(), 0);
+        for (std::size_t g = 0; g < groups.size(); ++g)
+            if (known[g]) cpu[g] = cpu_clock(clocks[g]);
+        return cpu;
+    };
+    if (!a.sleep(settle)) return;
+    double w0 = wall_clock();
+    auto c0 = sample();
+    if (!a.sleep(warm_up)) return;
+    double span = wall_clock() - w0;
+    auto c1 = sample();
+    std::vector<double> busy(groups.size());
+    for (std::size_t g = 0; g < groups.size(); ++g) busy[g] = std::max(0.0, c1[g] - c0[g]) / span;
+
+    // What the processes that are not adaptive replicas use; the rest of the cores is free.
+    const auto& stages = plan_.stages();
+    std::vector<bool> adaptive_group(groups.size(), false);
+    for (std::size_t g = 0; g < groups.size(); ++g) adaptive_group[g] = stages[groups[g].stages.front()].active != 0;
+    double others = 0, demand = 0;
+    for (std::size_t g = 0; g < groups.size(); ++g)
+        if (!adaptive_group[g]) others += busy[g];
+    double free = std::max(0.0, plan_.cpus() - others);
+    std::vector<double> load(stages.size(), 0);
+    for (std::size_t s = 0; s < stages.size(); ++s) {
+        if (!stages[s].active) continue;
+        auto replicas = plan_.groups_of(s);
+        std::uint32_t fed = actives_[s].load(std::memory_order_relaxed);
+        for (std::size_t r = 0; r < fed && r < replicas.size(); ++r) load[s] += busy[replicas[r]];
+        if (load[s] / fed > 0.75) demand += load[s];  // its replicas are what holds the run back
+    }
+    std::lock_guard lock(a.m);
+    for (std::size_t s = 0; s < stages.size(); ++s) {
+        if (!stages[s].active) continue;
+        std::uint32_t fed = actives_[s].load(std::memory_order_relaxed);
+        std::size_t most = plan_.groups_of(s).size();
+        char measured[160];
+        std::snprintf(measured, sizeof measured, "replicas %.0f%% busy, the other processes %.2f of %u cores",
+                      100 * load[s] / fed, others, plan_.cpus());
+        std::size_t want = fed;
+        if (load[s] / fed > 0.75 && demand > 0)  // a fraction of a core above 0.3 is worth a replica
+            want = std::clamp<std::size_t>(static_cast<std::size_t>(free * load[s] / demand + 0.7), fed, most);
+        actives_[s].store(static_cast<std::uint32_t>(want), std::memory_order_relaxed);
+        a.notes.push_back("parallel " + stages[s].name + ": " + std::to_string(fed) + " -> " + std::to_string(want) +
+                          (want == 1 ? " replica (" : " replicas (") + measured + ")");
+    }
+}
+
 void supervisor::fill_report() noexcept {
     if (!report_) return;
     try {
         run_report r;
+        if (adapter_) r.adapted = adapter_->notes;
         r.seconds = wall_clock() - started_;
         for (const auto& c : children_) {
             process_report p{{}, static_cast<int>(c.pid), c.cpu_seconds};
@@ -242,6 +347,7 @@ void supervisor::poll_children() {
 }
 
 void supervisor::teardown() noexcept {
+    stop_adapting();
     if (std::all_of(children_.begin(), children_.end(), [](const child& c) { return c.reaped; })) return;
     control_->stop(rings_.data());
     auto deadline = std::chrono::steady_clock::now() + grace;
@@ -264,6 +370,7 @@ void supervisor::teardown() noexcept {
 
 
 void supervisor::finish(std::exception_ptr caller_error, std::size_t caller_stage) {
+    stop_adapting();
     if (caller_error) {
         std::string message = "an exception not derived from std::exception";
         try {

@@ -88,3 +88,35 @@ TEST_CASE("a fused stage's exception names that stage", "[run][planner]") {
     CHECK_THROWS_MATCHES(fl::run(p, fl::options{.fuse = true}), fl::stage_error,
                          Catch::Matchers::Message("forkline: stage 'picky' failed: no 50"));
 }
+
+TEST_CASE("adaptive starts a replica per core for parallel and feeds the planned share", "[run][planner]") {
+    auto p = on(8, fl::options{.adaptive = true});
+    CHECK(p.stages()[2].active == 4);
+    CHECK(p.groups_of(2).size() == 8);
+    CHECK_THAT(p.describe(), Contains("why: adaptive score: 8 replicas start, 4 fed until a warm-up has measured "
+                                      "the others; its input rings are 1/16 of ring_bytes"));
+    // The ring into score is short; the one out of it is not.
+    auto into = p.rings_to(p.groups_of(2).front()).front(), out = p.rings_from(p.groups_of(2).front()).front();
+    CHECK(p.rings()[into].bytes() * 16 <= fl::options{}.ring_bytes);
+    CHECK(p.rings()[out].bytes() * 2 > fl::options{}.ring_bytes);
+    // A stage that already has a replica per core is left alone.
+    CHECK(on(1, fl::options{.adaptive = true}).stages()[2].active == 0);
+    auto big = on(64, fl::options{.adaptive = true});
+    CHECK(big.stages()[2].active == 60);
+    CHECK(big.groups_of(2).size() == 64);
+}
+
+TEST_CASE("an adaptive run re-sizes its parallel stage after the warm-up and keeps order", "[run][planner]") {
+    fl::run_report report;
+    auto slow = [](long i) {
+        ::usleep(100);  // the run lasts at least 0.3 s, past the warm-up, whatever the machine
+        return i * 3;
+    };
+    auto out = fl::run(fl::iota(0L, 3000L) | fl::parallel(fl::map(slow)) | fl::to_vector(),
+                       fl::options{.cpus = 2, .report = &report, .adaptive = true});
+    REQUIRE(out.size() == 3000);
+    for (long i = 0; i < 3000; ++i) CHECK(out[static_cast<std::size_t>(i)] == i * 3);
+    REQUIRE(report.adapted.size() == 1);
+    CHECK_THAT(report.adapted[0], Catch::Matchers::StartsWith("parallel map: 1 -> "));
+    CHECK(forkline::test::no_children_left());
+}

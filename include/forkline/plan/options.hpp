@@ -21,6 +21,8 @@ struct process_report {
 struct run_report {
     double seconds = 0;
     std::vector<process_report> processes;  ///< in plan order; the caller's is last
+    /// What options::adaptive measured and changed, one sentence each.
+    std::vector<std::string> adapted;
 };
 
 /// Settings for fl::run, fl::stream and fl::plan; every field has a sensible default.
@@ -37,6 +39,11 @@ struct options {
     bool pin = true;
     /// When set, filled in as the run ends (also when it ends with an error).
     run_report* report = nullptr;
+    /// Re-size fl::parallel stages while the run goes: every replica they could use starts, the
+    /// planner's share is fed at first, and after a warm-up of about 0.1 s each parallel stage
+    /// that keeps its replicas busy gets the cores that the other processes leave idle (measured
+    /// from their CPU time). Replicas it does not feed sleep. Fusion stays as planned.
+    bool adaptive = false;
 };
 
 }  // namespace forkline

@@ -85,6 +85,7 @@ public:
     void start() {
         for (std::size_t g = 0; g < tasks_.size(); ++g)
             if (!sup_.plan().groups()[g].in_caller) sup_.start(g, &group_main, &tasks_[g]);
+        sup_.adapt();
     }
 
     supervisor& sup() noexcept { return sup_; }
@@ -358,6 +359,7 @@ private:
                 }
             } else if (next.spread == spread_kind::farm) {
                 out.to_rings(mode::dispatch, ex_.sup_, set, out_policy_, next.ordered);
+                if (next.active) out.feed_only(&ex_.sup_.active(I + 1));
             } else if (self.spread == spread_kind::farm && self.ordered) {
                 out.to_rings(mode::tagged, ex_.sup_, set, out_policy_, true);
             } else {

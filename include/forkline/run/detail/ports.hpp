@@ -8,6 +8,8 @@
 #include <forkline/run/detail/channel.hpp>
 #include <forkline/run/detail/supervisor.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <deque>
 #include <optional>
 #include <stdexcept>
@@ -65,6 +67,8 @@ public:
         if (m == mode::ring) single_ = &plain_.front();
     }
     mode kind() const noexcept { return mode_; }
+    /// Mode dispatch: feeds only as many replicas as `count` says, which may change as it runs.
+    void feed_only(const std::atomic<std::uint32_t>* count) noexcept { active_ = count; }
     /// The single ring's writer (mode ring), for sources that fill slots in bulk.
     item_ring& ring() noexcept { return *single_; }
 
@@ -152,6 +156,10 @@ private:
     template <class U>
     void dispatch(U&& v) {
         std::size_t n = numbered_ ? seq_.size() : plain_.size();
+        if (active_) {  // options::adaptive: only the first replicas are fed
+            n = std::min<std::size_t>(n, std::max<std::uint32_t>(1, active_->load(std::memory_order_relaxed)));
+            if (cur_ >= n) cur_ = 0, left_ = 0;
+        }
         if (left_ == 0 || !has_room(cur_)) {
             std::size_t pick = n;
             for (std::size_t k = 1; k <= n && pick == n; ++k)
@@ -187,6 +195,7 @@ private:
     item_ring* single_ = nullptr;  ///< mode ring: the one writer, without the deque in the way
     std::deque<seq_ring> seq_;
     bool numbered_ = false;
+    const std::atomic<std::uint32_t>* active_ = nullptr;  ///< how many replicas to feed (adaptive)
     ipc::waiter* fan_ = nullptr;
     const ipc::wait_policy* policy_ = nullptr;
     std::size_t cur_ = 0, left_ = 0;

@@ -8,11 +8,13 @@
 #include <forkline/ipc/region.hpp>
 #include <forkline/plan/plan.hpp>
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <vector>
 
 namespace forkline::detail {
@@ -45,6 +47,12 @@ public:
     /// Forks the process of group g, which calls body(arg) and exits.
     void start(std::size_t group, void (*body)(void*), void* arg);
 
+    /// How many replicas of stage s its dispatchers feed (options::adaptive), in the region.
+    std::atomic<std::uint32_t>& active(std::size_t s) const noexcept { return actives_[s]; }
+    /// After every start(): with options::adaptive, measures the processes for a warm-up in a
+    /// thread of the caller, then re-sizes the parallel stages.
+    void adapt();
+
     /// Ends the run in the caller. With no error and no abort: reaps every process and throws if
     /// one of them failed. With `caller_error` (the caller's own stage threw) or after an abort
     /// (a caller's wait threw ipc::aborted): stops everything and throws the run's first failure
@@ -68,6 +76,10 @@ private:
     void reaped(child& c, const ipc::exit_status& status);
     void watch_children();
     void fill_report() noexcept;
+    struct adapter;
+    void resize_parallel(adapter& a, pthread_t caller);
+    void stop_adapting() noexcept;
+    std::unique_ptr<adapter> adapter_;
     void teardown() noexcept;
     [[noreturn]] void throw_recorded();
     static void on_caller_wake(void* self);
@@ -79,6 +91,7 @@ private:
     std::atomic<std::uint32_t>* states_ = nullptr;  ///< one per process group, in the region
     std::vector<std::atomic<std::uint32_t>*> stages_;  ///< the stage each group runs now, in the region
     ipc::waiter* waiters_ = nullptr;                  ///< two per process group, in the region
+    std::atomic<std::uint32_t>* actives_ = nullptr;   ///< one per stage, in the region
     std::vector<ipc::ring_control*> rings_;
     std::vector<void*> data_;
     std::vector<child> children_;
