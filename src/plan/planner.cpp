@@ -7,8 +7,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <map>
+#include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -194,8 +195,14 @@ std::string names(const std::vector<stage_info>& stages, const block& b) {
     return s;
 }
 
-/// Fuses neighbouring plain blocks: all of them when forced, otherwise the smallest pair at a
-/// time until there are no more processes than cores.
+double cost_of(const std::vector<stage_info>& stages, std::size_t first, std::size_t last) {
+    double c = 0;
+    for (std::size_t i = first; i <= last; ++i) c += stages[i].cost;
+    return c;
+}
+
+/// Fuses neighbouring plain blocks: all of them when forced, otherwise the cheapest pair (by
+/// fl::cost, 1 a stage by default) at a time until there are no more processes than cores.
 void fuse(std::vector<block>& blocks, const std::vector<stage_info>& stages, bool forced, unsigned cpus,
           std::vector<std::string>& reasons) {
     std::size_t before = processes(blocks);
@@ -204,8 +211,8 @@ void fuse(std::vector<block>& blocks, const std::vector<stage_info>& stages, boo
         std::size_t best = blocks.size();
         for (std::size_t k = 0; k + 1 < blocks.size(); ++k) {
             if (blocks[k].spread || blocks[k + 1].spread) continue;
-            std::size_t size = blocks[k + 1].last - blocks[k].first;
-            if (best == blocks.size() || size < blocks[best + 1].last - blocks[best].first) best = k;
+            double c = cost_of(stages, blocks[k].first, blocks[k + 1].last);
+            if (best == blocks.size() || c < cost_of(stages, blocks[best].first, blocks[best + 1].last)) best = k;
         }
         if (best == blocks.size()) break;
         blocks[best].last = blocks[best + 1].last;
@@ -234,14 +241,38 @@ void size_parallel(std::vector<block>& blocks, const std::vector<stage_info>& st
     }
     if (open == 0) return;
     std::size_t spare = cpus > fixed ? cpus - fixed : 0;
-    std::size_t k = 0;
-    for (auto& b : blocks) {
-        if (!(b.spread && b.replicas == 0)) continue;
-        b.replicas = std::max<std::size_t>(1, spare / open + (k++ < spare % open ? 1 : 0));
+    // Shares by cost; the cores left by rounding down go to the largest fractions, first first.
+    std::vector<std::size_t> parallel;
+    double total = 0;
+    for (std::size_t k = 0; k < blocks.size(); ++k)
+        if (blocks[k].spread && blocks[k].replicas == 0) {
+            parallel.push_back(k);
+            total += cost_of(stages, blocks[k].first, blocks[k].last);
+        }
+    std::vector<std::pair<double, std::size_t>> fractions;  // (fraction, block)
+    std::size_t given = 0;
+    for (std::size_t k : parallel) {
+        double exact = static_cast<double>(spare) * cost_of(stages, blocks[k].first, blocks[k].last) / total;
+        blocks[k].replicas = static_cast<std::size_t>(exact);
+        given += blocks[k].replicas;
+        fractions.push_back({exact - static_cast<double>(blocks[k].replicas), k});
+    }
+    std::stable_sort(fractions.begin(), fractions.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    for (std::size_t i = 0; given < spare && i < fractions.size(); ++i, ++given) ++blocks[fractions[i].second].replicas;
+    bool weighed = total != static_cast<double>(parallel.size());
+    for (std::size_t k : parallel) {
+        auto& b = blocks[k];
+        b.replicas = std::max<std::size_t>(1, b.replicas);
+        std::string by_cost;
+        if (weighed) {
+            char c[64];
+            std::snprintf(c, sizeof c, ", cost %g of %g", cost_of(stages, b.first, b.last), total);
+            by_cost = c;
+        }
         reasons.push_back("parallel " + stages[b.first].name + ": " + std::to_string(b.replicas) +
-                          (b.replicas == 1 ? " replica (" : " replicas (") +
-                          std::to_string(spare) + " of " + std::to_string(cpus) + " cores left by the other " +
-                          std::to_string(fixed) + " processes)");
+                          (b.replicas == 1 ? " replica (" : " replicas (") + std::to_string(spare) + " of " +
+                          std::to_string(cpus) + " cores left by the other " + std::to_string(fixed) + " processes" +
+                          by_cost + ")");
     }
 }
 

@@ -120,3 +120,21 @@ TEST_CASE("an adaptive run re-sizes its parallel stage after the warm-up and kee
     CHECK_THAT(report.adapted[0], Catch::Matchers::StartsWith("parallel map: 1 -> "));
     CHECK(forkline::test::no_children_left());
 }
+
+TEST_CASE("cost weights steer fusion and the sharing of spare cores", "[run][planner]") {
+    auto two_parallel = fl::iota(0L, 10L) | fl::cost(3, fl::parallel(fl::map([](long i) { return i; }), fl::unordered)) |
+                        fl::parallel(fl::map([](long i) { return i + 1; }), fl::unordered) | fl::count();
+    auto p = fl::plan(two_parallel, fl::options{.cpus = 10});
+    // 8 spare cores shared 3 : 1.
+    CHECK(p.groups_of(1).size() == 6);
+    CHECK(p.groups_of(2).size() == 2);
+    CHECK_THAT(p.describe(), Contains("replicas (8 of 10 cores left by the other 2 processes, cost 3 of 4)"));
+
+    // On 3 cores four plain stages must fuse into three processes: the cheapest pair goes first.
+    auto id = [](long i) { return i; };
+    auto chain = fl::iota(0L, 10L) | fl::cost(5, fl::map(id)) | fl::map(id) | fl::count();
+    auto q = fl::plan(chain, fl::options{.cpus = 3});
+    REQUIRE(q.groups().size() == 3);
+    CHECK(q.groups()[2].stages == std::vector<std::size_t>{2, 3});  // map + count (cost 2), not iota + map (cost 6)
+    CHECK_THROWS_AS(fl::cost(0, fl::map(id)), std::invalid_argument);
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <forkline/dsl/batch.hpp>
+#include <forkline/dsl/cost.hpp>
 #include <forkline/dsl/count.hpp>
 #include <forkline/dsl/filter.hpp>
 #include <forkline/dsl/flat_map.hpp>

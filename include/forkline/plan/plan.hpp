@@ -29,6 +29,7 @@ struct stage_info {
     bool ordered = false;      ///< an ordered farm: its edges carry sequence-numbered items
     bool seq_fixed_slots = false;   ///< ...which travel like this (for the edges of ordered farms)
     std::size_t seq_item_size = 0;  ///< and are this large
+    double cost = 1;         ///< relative work per item (fl::cost)
     std::size_t active = 0;  ///< planned by options::adaptive: replicas fed at first (0: all of them)
 };
 

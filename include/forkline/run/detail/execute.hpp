@@ -138,6 +138,7 @@ private:
         const auto& e = boost::hana::at_c<I>(p.stages());
         stage_info s;
         s.name = name_of(e);
+        if constexpr (requires { e.cost_; }) s.cost = e.cost_;
         if constexpr (source_element<E>) s.role = element_role::source;
         if constexpr (sink_element<E>) s.role = element_role::sink;
         if constexpr (I > 0) s.input = type_name<edge_t<I - 1>>();
