@@ -6,6 +6,7 @@
 #include <forkline/dsl/dsl.hpp>
 #include <forkline/ipc/cpu_count.hpp>
 #include <forkline/mp/pool.hpp>
+#include <forkline/mp/process.hpp>
 #include <forkline/plan/options.hpp>
 #include <forkline/plan/plan.hpp>
 #include <forkline/run/errors.hpp>
