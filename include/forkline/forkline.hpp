@@ -11,6 +11,7 @@
 #include <forkline/mp/lock.hpp>
 #include <forkline/mp/pool.hpp>
 #include <forkline/mp/process.hpp>
+#include <forkline/mp/queue.hpp>
 #include <forkline/mp/semaphore.hpp>
 #include <forkline/mp/value.hpp>
 #include <forkline/plan/options.hpp>

@@ -7,6 +7,8 @@
 #include <forkline/mp/lock.hpp>
 #include <forkline/mp/semaphore.hpp>
 
+#include "deadline.hpp"
+
 #include <pthread.h>
 #include <time.h>
 
@@ -22,22 +24,7 @@ namespace forkline {
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-/// A deadline `ns` from now (negative: none), and the milliseconds left until it for a futex
-/// wait (rounded up, so a wait never ends early; -1: no limit).
-struct deadline {
-    explicit deadline(long long ns)
-        : forever(ns < 0), at(clock_type::now() + std::chrono::nanoseconds(ns < 0 ? 0 : ns)) {}
-    bool forever;
-    clock_type::time_point at;
-    bool passed() const { return !forever && clock_type::now() >= at; }
-    int ms_left() const {
-        if (forever) return -1;
-        auto left = std::chrono::ceil<std::chrono::milliseconds>(at - clock_type::now()).count();
-        return static_cast<int>(std::clamp<long long>(left, 0, INT_MAX));
-    }
-};
+using detail::deadline;
 
 [[noreturn]] void fail(int rc, const char* what) { throw std::system_error(rc, std::generic_category(), what); }
 
@@ -111,11 +98,7 @@ bool mutex::try_lock() { return locked(pthread_mutex_trylock(as_mutex(region_.da
 
 bool mutex::lock_within(long long ns) {
     if (ns <= 0) return try_lock();
-    timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    long long total = t.tv_nsec + ns % 1'000'000'000;
-    t.tv_sec += static_cast<time_t>(ns / 1'000'000'000 + total / 1'000'000'000);
-    t.tv_nsec = static_cast<long>(total % 1'000'000'000);
+    timespec t = detail::deadline(ns).monotonic();
     return locked(pthread_mutex_clocklock(as_mutex(region_.data()), CLOCK_MONOTONIC, &t), "forkline::lock::try_lock_for");
 }
 

@@ -83,6 +83,12 @@ protected:
     std::uint64_t free_space() const noexcept { return cap_ - (head_ - tail_cache_); }
 
 public:
+    /// Takes up the ring where the shared indices say it is: for a ring whose producer side is
+    /// shared by several processes, one at a time (under a lock), each with a cursor of its own.
+    void resync() noexcept {
+        head_ = published_ = signalled_ = c_->head.load(std::memory_order_relaxed);
+        tail_cache_ = c_->tail.load(std::memory_order_acquire);
+    }
     /// True when n units are free now; never waits (for a dispatcher that serves several rings).
     bool try_reserve(std::uint64_t n) noexcept {
         if (free_space() >= n) return true;
@@ -148,6 +154,13 @@ protected:
     std::uint64_t available() const noexcept { return head_cache_ - tail_; }
 
 public:
+    /// Takes up the ring where the shared indices say it is (see producer_cursor::resync).
+    void resync() noexcept {
+        tail_ = released_ = signalled_ = c_->tail.load(std::memory_order_relaxed);
+        head_cache_ = c_->head.load(std::memory_order_acquire);
+    }
+    /// Bytes or slots readable now, as last seen.
+    std::uint64_t readable_now() const noexcept { return available(); }
     /// True when n units are readable now; never waits (for a collector that serves several rings).
     bool try_fill(std::uint64_t n) noexcept {
         if (available() >= n) return true;
@@ -270,16 +283,18 @@ public:
     byte_producer(ring_control& c, void* data, const wait_policy& p) noexcept
         : producer_cursor(c, p), data_(static_cast<std::byte*>(data)) {}
 
-    /// Writes one record of `len` bytes; `fill(std::byte* dst)` writes exactly that many.
+    /// Writes one record of `len` bytes; `fill(std::byte* dst)` writes exactly that many. A
+    /// record that streams calls `started(arg)` once its header is visible (so a reader that waits
+    /// elsewhere can be told to come and take the pieces).
     template <class Fill>
-    void write(std::uint64_t len, Fill&& fill) {
+    void write(std::uint64_t len, Fill&& fill, void (*started)(void*) = nullptr, void* arg = nullptr) {
         using namespace byte_record;
         if (len > length_mask) throw std::length_error("forkline: an item encodes to more than 1 TiB");
         std::uint64_t total = header + padded(len);
         if (total > cap_ / 2) {
             scratch_.resize(len);
             fill(scratch_.data());
-            write_streamed(scratch_.data(), len);
+            write_streamed(scratch_.data(), len, started, arg);
             return;
         }
         std::uint64_t pos = head_ & mask_;
@@ -309,17 +324,22 @@ public:
 
 private:
     void put_header(std::uint64_t pos, std::uint64_t h) noexcept { std::memcpy(data_ + pos, &h, sizeof h); }
-    void write_streamed(const std::byte* src, std::uint64_t len);
+    void write_streamed(const std::byte* src, std::uint64_t len, void (*started)(void*), void* arg);
 
     std::byte* data_;
     std::vector<std::byte> scratch_;
 };
 
-inline void byte_producer::write_streamed(const std::byte* src, std::uint64_t len) {
+inline void byte_producer::write_streamed(const std::byte* src, std::uint64_t len, void (*started)(void*),
+                                          void* arg) {
     using namespace byte_record;
     reserve(header);
     put_header(head_ & mask_, len | streamed);
     advance(header);
+    if (started) {
+        flush();
+        started(arg);
+    }
     for (std::uint64_t done = 0; done < len;) {
         reserve(1);
         std::uint64_t pos = head_ & mask_;

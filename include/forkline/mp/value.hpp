@@ -87,9 +87,11 @@ class raw_array {
     static_assert(detail::shareable_v<T>());
 
 public:
-    explicit raw_array(std::size_t n, const T& initial = T{}) : region_(std::max<std::size_t>(n, 1) * sizeof(T)), n_(n) {
-        for (std::size_t i = 0; i < n; ++i) new (region_.data() + i * sizeof(T)) T(initial);
+    /// n value-initialized elements (zeros), or n copies of `initial`.
+    explicit raw_array(std::size_t n) : region_(std::max<std::size_t>(n, 1) * sizeof(T)), n_(n) {
+        for (std::size_t i = 0; i < n; ++i) new (region_.data() + i * sizeof(T)) T();
     }
+    raw_array(std::size_t n, const T& initial) : raw_array(n) { std::fill(begin(), end(), initial); }
     raw_array(raw_array&&) noexcept = default;
     raw_array& operator=(raw_array&&) noexcept = default;
 
@@ -116,7 +118,8 @@ private:
 template <class T>
 class array : public raw_array<T> {
 public:
-    explicit array(std::size_t n, const T& initial = T{}) : raw_array<T>(n, initial), lock_(std::make_unique<rlock>()) {}
+    explicit array(std::size_t n) : raw_array<T>(n), lock_(std::make_unique<rlock>()) {}
+    array(std::size_t n, const T& initial) : raw_array<T>(n, initial), lock_(std::make_unique<rlock>()) {}
     T load(std::size_t i) const {
         std::scoped_lock g(*lock_);
         return this->at(i);

@@ -1,0 +1,234 @@
+// fl::queue's shared half: a byte ring whose producer side and consumer side each have a robust
+// lock; the lock holder of a side takes up the ring's indices, moves one record, and publishes.
+// Waiting for room or items sleeps on futex words that the other side bumps.
+#include <forkline/ipc/region.hpp>
+#include <forkline/ipc/ring.hpp>
+#include <forkline/mp/queue.hpp>
+
+#include "deadline.hpp"
+
+#include <pthread.h>
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <climits>
+#include <new>
+#include <system_error>
+
+namespace forkline::detail {
+
+namespace {
+
+/// A futex word that sleepers wait on for a change, and the count of them (so that the other
+/// side makes a system call only when someone sleeps).
+struct signal_word {
+    std::atomic<std::uint32_t> seq{0};
+    std::atomic<std::uint32_t> sleepers{0};
+
+    /// Sleeps until the word changes or `d` passes, unless `ready()` holds once announced.
+    template <class Ready>
+    void sleep(const deadline& d, Ready&& ready) {
+        std::uint32_t s = seq.load(std::memory_order_acquire);
+        sleepers.fetch_add(1, std::memory_order_seq_cst);
+        if (!ready()) ipc::futex_wait(seq, s, d.ms_left());
+        sleepers.fetch_sub(1, std::memory_order_relaxed);
+    }
+    void wake(int n) {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (sleepers.load(std::memory_order_relaxed) == 0) return;
+        seq.fetch_add(1, std::memory_order_release);
+        ipc::futex_wake(seq, n);
+    }
+};
+
+/// The part in shared memory, at the start of the region; the ring's bytes follow.
+struct control {
+    pthread_mutex_t put_lock, get_lock;
+    std::atomic<std::uint32_t> closed{0};
+    alignas(64) std::atomic<std::uint64_t> count{0};       ///< items in the ring
+    alignas(64) std::atomic<std::uint64_t> unfinished{0};  ///< joinable: put and not task_done
+    std::atomic<std::uint32_t> done_seq{0};                ///< bumped when unfinished reaches 0
+    signal_word items, room;
+    std::uint64_t maxsize;
+    bool joinable;
+    ipc::ring_control ring;
+
+    control(std::uint64_t maxsize, bool joinable, std::uint64_t bytes)
+        : maxsize(maxsize), joinable(joinable), ring(bytes) {}
+};
+
+void init_lock(pthread_mutex_t* m) {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    int rc = pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+    if (rc != 0) throw std::system_error(rc, std::generic_category(), "forkline::queue: cannot make its locks");
+}
+
+/// One side's lock, held for a scope (or not at all when the deadline passed first).
+class side_lock {
+public:
+    side_lock(pthread_mutex_t* m, const deadline& d) : m_(m) {
+        int rc;
+        if (d.forever) {
+            rc = pthread_mutex_lock(m);
+        } else {
+            timespec t = d.monotonic();
+            rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &t);
+        }
+        if (rc == EOWNERDEAD) {  // its holder died: the ring's indices say what it had finished
+            pthread_mutex_consistent(m);
+            rc = 0;
+        }
+        if (rc == ETIMEDOUT) return;
+        if (rc != 0) throw std::system_error(rc, std::generic_category(), "forkline::queue: cannot take its lock");
+        held_ = true;
+    }
+    side_lock(const side_lock&) = delete;
+    side_lock& operator=(const side_lock&) = delete;
+    ~side_lock() {
+        if (held_) pthread_mutex_unlock(m_);
+    }
+    bool held() const noexcept { return held_; }
+
+private:
+    pthread_mutex_t* m_;
+    bool held_ = false;
+};
+
+}  // namespace
+
+struct queue_shared {
+    ipc::shared_region region;
+    control* c = nullptr;
+    std::byte* data = nullptr;
+    ipc::wait_policy policy;  // for a record that streams: the writer waits for the reader
+    std::optional<ipc::byte_producer> producer;
+    std::optional<ipc::byte_consumer> consumer;
+};
+
+queue_core::queue_core(std::size_t maxsize, std::size_t ring_bytes, bool joinable)
+    : s_(std::make_unique<queue_shared>()) {
+    std::uint64_t bytes = std::bit_floor(std::max<std::uint64_t>(ring_bytes, 4096));
+    std::size_t at = (sizeof(control) + 63) / 64 * 64;
+    s_->region = ipc::shared_region(at + bytes);
+    s_->c = new (s_->region.data()) control(maxsize, joinable, bytes);
+    s_->data = s_->region.data() + at;
+    init_lock(&s_->c->put_lock);
+    init_lock(&s_->c->get_lock);
+    s_->policy.spin = 64;
+    s_->producer.emplace(s_->c->ring, s_->data, s_->policy);
+    s_->consumer.emplace(s_->c->ring, s_->data, s_->policy);
+}
+
+queue_core::queue_core(queue_core&&) noexcept = default;
+queue_core& queue_core::operator=(queue_core&&) noexcept = default;
+queue_core::~queue_core() = default;
+
+queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long long timeout_ns) {
+    control& c = *s_->c;
+    auto& out = *s_->producer;
+    deadline d(timeout_ns);
+    side_lock lock(&c.put_lock, d);
+    if (!lock.held()) return result::timeout;
+    const std::uint64_t cap = c.ring.capacity;
+    const bool streams = ipc::byte_record::header + ipc::byte_record::padded(n) > cap / 2;
+    auto room = [&] {
+        if (c.closed.load(std::memory_order_acquire)) return true;
+        if (c.maxsize && c.count.load(std::memory_order_acquire) >= c.maxsize) return false;
+        out.resync();
+        // A record that streams goes into an empty ring, where the reader can take it in pieces.
+        return streams ? c.ring.head.load() == c.ring.tail.load(std::memory_order_acquire) : out.fits(n);
+    };
+    while (!room()) {
+        if (d.passed() || timeout_ns == 0) return result::timeout;
+        c.room.sleep(d, room);
+    }
+    if (c.closed.load(std::memory_order_acquire)) return result::closed;
+    if (c.joinable) c.unfinished.fetch_add(1, std::memory_order_relaxed);
+    // A getter sleeping for items must come for a streamed record before it is complete.
+    out.write(n, [&](std::byte* dst) { fill(ctx, dst); }, [](void* w) { static_cast<signal_word*>(w)->wake(1); },
+              &c.items);
+    out.flush();
+    c.count.fetch_add(1, std::memory_order_release);
+    c.items.wake(1);
+    return result::done;
+}
+
+queue_core::result queue_core::get(use_fn use, void* ctx, long long timeout_ns) {
+    control& c = *s_->c;
+    auto& in = *s_->consumer;
+    deadline d(timeout_ns);
+    side_lock lock(&c.get_lock, d);
+    if (!lock.held()) return result::timeout;
+    auto ready = [&] {
+        in.resync();
+        return in.try_fill(ipc::byte_record::header) || c.closed.load(std::memory_order_acquire);
+    };
+    while (!ready()) {
+        if (d.passed() || timeout_ns == 0) return result::timeout;
+        c.items.sleep(d, ready);
+    }
+    in.resync();
+    if (!in.try_fill(ipc::byte_record::header)) return result::closed;  // closed, and nothing left
+    try {
+        in.read([&](const std::byte* p, std::size_t len) { use(ctx, p, len); });
+    } catch (...) {
+        in.resync();  // a record that does not decode is dropped, not read forever
+        in.read([](const std::byte*, std::size_t) {});
+        in.release();
+        c.count.fetch_sub(1, std::memory_order_acq_rel);
+        c.room.wake(1);
+        throw;
+    }
+    in.release();
+    c.count.fetch_sub(1, std::memory_order_acq_rel);
+    c.room.wake(1);
+    return result::done;
+}
+
+void queue_core::close() noexcept {
+    control& c = *s_->c;
+    c.closed.store(1, std::memory_order_seq_cst);
+    c.ring.wake_all();
+    c.items.wake(INT_MAX);
+    c.room.wake(INT_MAX);
+}
+
+bool queue_core::closed() const noexcept { return s_->c->closed.load(std::memory_order_acquire) != 0; }
+
+std::size_t queue_core::size_approx() const noexcept {
+    return static_cast<std::size_t>(s_->c->count.load(std::memory_order_relaxed));
+}
+
+std::size_t queue_core::maxsize() const noexcept { return static_cast<std::size_t>(s_->c->maxsize); }
+
+void queue_core::task_done() {
+    control& c = *s_->c;
+    std::uint64_t u = c.unfinished.load(std::memory_order_relaxed);
+    do {
+        if (u == 0) throw std::logic_error("forkline::joinable_queue::task_done: called more times than items were put");
+    } while (!c.unfinished.compare_exchange_weak(u, u - 1, std::memory_order_acq_rel, std::memory_order_relaxed));
+    if (u == 1) {
+        c.done_seq.fetch_add(1, std::memory_order_release);
+        ipc::futex_wake(c.done_seq, INT_MAX);
+    }
+}
+
+bool queue_core::join(long long timeout_ns) {
+    control& c = *s_->c;
+    deadline d(timeout_ns);
+    for (;;) {
+        std::uint32_t s = c.done_seq.load(std::memory_order_acquire);
+        if (c.unfinished.load(std::memory_order_acquire) == 0) return true;
+        if (d.passed()) return false;
+        ipc::futex_wait(c.done_seq, s, d.ms_left());
+    }
+}
+
+}  // namespace forkline::detail

@@ -1,0 +1,160 @@
+// fl::queue and fl::joinable_queue across processes: order, many producers and consumers (each
+// item exactly once), bounds and timeouts, close, large items, task_done / join.
+#include "../support.hpp"
+
+#include <forkline/forkline.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fl = forkline;
+using namespace std::chrono_literals;
+
+namespace {
+struct order {
+    int id;
+    std::string customer;
+    std::vector<double> amounts;
+    bool operator==(const order&) const = default;
+};
+}  // namespace
+
+TEST_CASE("one producer, one consumer: every item, in order, strings and structs", "[mp][queue]") {
+    fl::queue<order> q(64);
+    fl::process producer([&] {
+        for (int i = 0; i < 10'000; ++i) q.put(order{i, "c" + std::to_string(i % 7), std::vector<double>(i % 5, 1.5)});
+        q.close();
+    });
+    producer.start();
+    int expected = 0;
+    while (auto o = q.get()) {
+        CHECK(o->id == expected);
+        CHECK(o->customer == "c" + std::to_string(expected % 7));
+        CHECK(o->amounts.size() == static_cast<std::size_t>(expected % 5));
+        ++expected;
+    }
+    CHECK(expected == 10'000);
+    producer.join();
+    CHECK(producer.exit_code() == 0);
+}
+
+TEST_CASE("4 producers and 4 consumers: every item received exactly once", "[mp][queue]") {
+    constexpr int producers = 4, consumers = 4, each = 25'000;
+    fl::queue<long> q(1000);
+    fl::raw_array<std::atomic<int>> seen(producers * each);
+    fl::raw_value<std::atomic<long>> got(0);
+    std::vector<fl::process> ps;
+    for (int p = 0; p < producers; ++p)
+        ps.emplace_back([&, p] {
+            for (long k = 0; k < each; ++k) q.put(p * each + k);
+        });
+    for (int c = 0; c < consumers; ++c)
+        ps.emplace_back([&] {
+            while (auto v = q.get()) {
+                ++seen[static_cast<std::size_t>(*v)];
+                ++*got;
+            }
+        });
+    for (auto& p : ps) p.start();
+    for (int p = 0; p < producers; ++p) ps[static_cast<std::size_t>(p)].join();
+    q.close();  // the consumers drain what is left, then stop
+    for (auto& p : ps) {
+        p.join();
+        CHECK(p.exit_code() == 0);
+    }
+    CHECK(*got == producers * each);
+    int wrong = 0;
+    for (auto& s : seen) wrong += s != 1;
+    CHECK(wrong == 0);
+}
+
+TEST_CASE("a full queue refuses or waits, an empty one waits, within their timeouts", "[mp][queue]") {
+    fl::queue<int> q(2);
+    CHECK(q.try_put(1));
+    CHECK(q.try_put(2));
+    CHECK_FALSE(q.try_put(3));
+    CHECK(q.size_approx() == 2);
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK_FALSE(q.put(3, 50ms));
+    CHECK(std::chrono::steady_clock::now() - t0 >= 50ms);
+    CHECK(q.get() == 1);
+    CHECK(q.put(3, 50ms));
+    CHECK(q.get() == 2);
+    CHECK(q.try_get() == 3);
+    CHECK_FALSE(q.try_get());
+    t0 = std::chrono::steady_clock::now();
+    CHECK_FALSE(q.get(50ms));
+    CHECK(std::chrono::steady_clock::now() - t0 >= 50ms);
+    CHECK(q.empty());
+
+    // A put waiting for room goes on when another process makes some.
+    CHECK(q.try_put(10));
+    CHECK(q.try_put(11));
+    fl::process taker([&] {
+        ::usleep(20'000);
+        std::exit(q.get() == 10 ? 0 : 1);
+    });
+    taker.start();
+    CHECK(q.put(12, 30s));
+    taker.join();
+    CHECK(taker.exit_code() == 0);
+}
+
+TEST_CASE("close: puts throw, gets drain what is left and then get nothing", "[mp][queue]") {
+    fl::queue<std::string> q;
+    q.put("a");
+    q.put("b");
+    fl::process waiter([&] {
+        fl::queue<std::string>& qq = q;
+        std::exit(qq.get() == "a" && qq.get() == "b" && !qq.get() ? 0 : 1);
+    });
+    waiter.start();
+    ::usleep(20'000);
+    q.close();
+    waiter.join();
+    CHECK(waiter.exit_code() == 0);
+    CHECK(q.closed());
+    CHECK_THROWS_AS(q.put("c"), fl::queue_closed);
+    CHECK_FALSE(q.get());
+}
+
+TEST_CASE("items larger than the ring stream through it", "[mp][queue]") {
+    fl::queue<std::string> q(0, 64 << 10);
+    std::string big(1 << 20, 'x');
+    big[12345] = 'y';
+    fl::process producer([&] {
+        for (int i = 0; i < 3; ++i) q.put(big);
+        q.put("small");
+    });
+    producer.start();
+    for (int i = 0; i < 3; ++i) CHECK(q.get() == big);
+    CHECK(q.get() == "small");
+    producer.join();
+}
+
+TEST_CASE("a joinable queue's join waits for every task_done", "[mp][queue]") {
+    fl::joinable_queue<int> q;
+    fl::raw_value<std::atomic<int>> handled(0);
+    fl::process worker([&] {
+        while (auto v = q.get()) {
+            ::usleep(1000);
+            ++*handled;
+            q.task_done();
+        }
+    });
+    worker.start();
+    for (int i = 0; i < 50; ++i) q.put(i);
+    q.join();
+    CHECK(*handled == 50);
+    CHECK(q.join(0ms));
+    q.close();
+    worker.join();
+    CHECK_THROWS_AS(q.task_done(), std::logic_error);
+}
