@@ -243,6 +243,13 @@ public:
                 })) {
                 }
                 return;
+            case mode::collect:
+                // From one replica (a farm or partition of one): nothing to interleave.
+                if (plain_.size() == 1) {
+                    plain_.front().drain(f);
+                    return;
+                }
+                [[fallthrough]];
             default:
                 while (next(f)) {
                 }
