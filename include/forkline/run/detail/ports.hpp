@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace forkline::detail {
 
@@ -64,6 +65,7 @@ public:
             else
                 plain_.emplace_back(sup.ring(r), sup.ring_data(r), policy);
         }
+        for (auto& w : plain_) lanes_.push_back(&w);
         if (m == mode::ring) single_ = &plain_.front();
     }
     mode kind() const noexcept { return mode_; }
@@ -142,7 +144,7 @@ private:
     template <class U>
     void push_spread(U&& v) {
         switch (mode_) {
-            case mode::partition: plain_[route_(router_, v, plain_.size())].push(v); return;
+            case mode::partition: lanes_[route_(router_, v, lanes_.size())]->push(v); return;
             case mode::tagged:
                 if (held_) seq_.front().push(sequenced<T>{seq_now_ << 1, std::move(held_)});
                 held_.emplace(std::forward<U>(v));
@@ -184,15 +186,16 @@ private:
         if (numbered_)
             seq_[cur_].push(sequenced<T>{next_seq_++ << 1, std::forward<U>(v)});
         else
-            plain_[cur_].push(v);
+            lanes_[cur_]->push(v);
     }
-    bool has_room(std::size_t k) noexcept { return numbered_ ? seq_[k].has_room() : plain_[k].has_room(); }
+    bool has_room(std::size_t k) noexcept { return numbered_ ? seq_[k].has_room() : lanes_[k]->has_room(); }
 
     static constexpr std::size_t chunk = 16;
     static constexpr std::size_t local_batch = 64;
     mode mode_ = mode::ring;
     std::deque<item_ring> plain_;
-    item_ring* single_ = nullptr;  ///< mode ring: the one writer, without the deque in the way
+    std::vector<item_ring*> lanes_;  ///< plain_'s writers, indexed without the deque's arithmetic
+    item_ring* single_ = nullptr;    ///< mode ring: the one writer, without the deque in the way
     std::deque<seq_ring> seq_;
     bool numbered_ = false;
     const std::atomic<std::uint32_t>* active_ = nullptr;  ///< how many replicas to feed (adaptive)
@@ -252,6 +255,13 @@ public:
                 })) {
                 }
                 return;
+            case mode::collect:
+                // From one replica (a farm or partition of one): nothing to interleave.
+                if (plain_.size() == 1) {
+                    plain_.front().drain(f);
+                    return;
+                }
+                [[fallthrough]];
             default:
                 while (next(f)) {
                 }

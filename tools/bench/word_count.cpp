@@ -1,0 +1,389 @@
+// The word-count benchmark: one table, one run. A corpus made by tools/gen_corpus (1 GiB by
+// default) is counted by the same program three ways: in one process with range-v3 (the speedup
+// baseline), by forkline on every core (the pipeline of examples/word_count.cpp), and by
+// `tr | sort | uniq -c`, the Unix baseline. Every row must find the same counts.
+//   build/tools/bench/bench_word_count [--quick] [--bytes N]
+// Each row runs three times (once with --quick, whose corpus is 64 MiB) and its fastest run is
+// reported; the Unix row runs once when one run takes more than a minute. forkline runs twice:
+// with 4 MiB rings (the reference row: its processes share two cores, and bigger rings mean
+// fewer sleeps and wake-ups) and with the default options. The corpus is a temporary file,
+// removed at the end, on an error, and on SIGINT, SIGTERM or SIGHUP.
+#include <forkline/forkline.hpp>
+
+#include <range/v3/range/conversion.hpp>
+#include <range/v3/view/filter.hpp>
+#include <range/v3/view/getlines.hpp>
+#include <range/v3/view/split.hpp>
+#include <range/v3/view/transform.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+extern char** environ;
+
+namespace fl = forkline;
+namespace rv = ranges::views;
+
+namespace {
+
+using counts = std::map<std::string, long>;
+
+/// The words of a line (runs of characters other than ' '), each a std::string. Both versions
+/// split with this, so they do the same work per line.
+auto words(const std::string& line) {
+    return line | rv::split(' ') | rv::filter([](const auto& w) { return !ranges::empty(w); }) |
+           rv::transform([](const auto& w) { return ranges::to<std::string>(w); });
+}
+
+void add_word(counts& c, const std::string& w) { ++c[w]; }
+
+/// Partitions count disjoint sets of words, so merging moves every node.
+void merge_counts(counts& all, counts part) { all.merge(part); }
+
+// --- the corpus and the programs we run: nothing outlives the benchmark ---------------------------
+
+/// What a fatal signal must clean up: the corpus (while a temp_file exists) and the process group
+/// of the program running now (gen_corpus, or the shell with tr, sort and uniq). Those programs
+/// run in a group of their own, so only this handler stops them, with SIGTERM (sort then removes
+/// its own temporary files). forkline's workers die with their parent.
+volatile std::sig_atomic_t have_temp = 0;
+volatile std::sig_atomic_t running_group = 0;
+char temp_path[4096];
+
+extern "C" void clean_up_and_die(int sig) {
+    if (running_group > 0) ::kill(-running_group, SIGTERM);
+    if (have_temp) ::unlink(temp_path);
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+}
+
+/// A file made by mkstemp in $TMPDIR (or /tmp), removed when this goes out of scope, also by an
+/// exception, and by a SIGINT, SIGTERM or SIGHUP that ends the program before then.
+class temp_file {
+public:
+    temp_file() {
+        const char* dir = std::getenv("TMPDIR");
+        std::string pattern = std::string(dir && *dir ? dir : "/tmp") + "/forkline-corpus-XXXXXX";
+        if (pattern.size() >= sizeof temp_path) throw std::runtime_error("TMPDIR is too long: " + pattern);
+        std::memcpy(temp_path, pattern.c_str(), pattern.size() + 1);
+        int fd = ::mkstemp(temp_path);
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + pattern);
+        ::close(fd);
+        have_temp = 1;
+        struct sigaction sa {};
+        sa.sa_handler = clean_up_and_die;
+        for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+    }
+    temp_file(const temp_file&) = delete;
+    temp_file& operator=(const temp_file&) = delete;
+    ~temp_file() {
+        ::unlink(temp_path);
+        have_temp = 0;
+        for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
+    }
+    std::string path() const { return temp_path; }
+};
+
+/// Starts argv (argv[0] a path) in a process group of its own, with its stdout on `out_fd`
+/// (unchanged when -1). One at a time: wait_ok ends its turn. The fatal signals wait until the
+/// handler knows the new group, and the program starts with them unblocked.
+pid_t spawn(const std::vector<std::string>& args, int out_fd = -1) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    sigset_t fatal, before;
+    ::sigemptyset(&fatal);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaddset(&fatal, sig);
+    ::sigprocmask(SIG_BLOCK, &fatal, &before);
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    if (out_fd >= 0) ::posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
+    posix_spawnattr_t attr;
+    ::posix_spawnattr_init(&attr);
+    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+    ::posix_spawnattr_setpgroup(&attr, 0);
+    ::posix_spawnattr_setsigmask(&attr, &before);
+    pid_t pid;
+    int err = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+    ::posix_spawnattr_destroy(&attr);
+    ::posix_spawn_file_actions_destroy(&actions);
+    if (err == 0) running_group = pid;
+    ::sigprocmask(SIG_SETMASK, &before, nullptr);
+    if (err != 0) throw std::system_error(err, std::generic_category(), "cannot run " + args[0]);
+    return pid;
+}
+
+/// Waits for pid; unless `quiet`, throws when it did not exit with status 0.
+void wait_ok(pid_t pid, const std::string& what, bool quiet = false) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    running_group = 0;
+    if (!quiet && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) throw std::runtime_error(what + " failed");
+}
+
+// --- the three versions -------------------------------------------------------------------------
+
+struct tally {
+    counts words;
+    long lines = 0;
+};
+
+/// One process: lines, then words, with range-v3; counted in the map the forkline version uses.
+tally one_process(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot open " + path);
+    tally t;
+    for (const std::string& line : ranges::getlines(in)) {
+        ++t.lines;
+        for (const std::string& w : words(line)) add_word(t.words, w);
+    }
+    return t;
+}
+
+/// examples/word_count.cpp's pipeline: lines split in parallel, each word counted by the
+/// partition its hash picks, the partitions' counts merged in the caller.
+counts with_forkline(const std::string& path, const fl::options& o) {
+    return fl::run(fl::read_lines(path) | fl::parallel(fl::flat_map(words), fl::unordered) |
+                       fl::partition_by(fl::cpu_count(), [](const std::string& w) { return w; },
+                                        fl::reduce(counts{}, add_word)) |
+                       fl::reduce(counts{}, merge_counts),
+                   o);
+}
+
+/// The Unix way, in the C locale (bytes compared as the other two compare them): the counts
+/// read back from `uniq -c`, whose lines are "<count> <word>".
+counts with_unix_tools(const std::string& path) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category(), "pipe");
+    /// Owns the shell and the read end: closing it first makes the shell's pipeline end (SIGPIPE)
+    /// if we stop reading early, so the wait never hangs and nothing outlives this function.
+    struct shell {
+        std::FILE* from = nullptr;
+        pid_t pid = -1;
+        ~shell() {
+            if (from) std::fclose(from);
+            if (pid > 0) wait_ok(pid, "tr | sort | uniq -c", true);
+        }
+    } sh;
+    try {
+        sh.pid = spawn({"/bin/sh", "-c", "export LC_ALL=C; tr -s ' ' '\\n' < \"$1\" | sort | uniq -c", "sh", path},
+                       fds[1]);
+    } catch (...) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        throw;
+    }
+    ::close(fds[1]);
+    if (!(sh.from = ::fdopen(fds[0], "r"))) {
+        ::close(fds[0]);
+        throw std::system_error(errno, std::generic_category(), "fdopen");
+    }
+    counts c;
+    bool well_formed = true;
+    char* line = nullptr;
+    std::size_t cap = 0;
+    for (ssize_t n; (n = ::getline(&line, &cap, sh.from)) > 0;) {
+        if (line[n - 1] == '\n') line[n - 1] = '\0';
+        char* word = nullptr;
+        long k = std::strtol(line, &word, 10);
+        if (word == line || *word != ' ') well_formed = false;
+        else if (word[1] != '\0') c[word + 1] += k;  // an empty line is no word (a line starting with ' ')
+    }
+    std::free(line);
+    std::fclose(std::exchange(sh.from, nullptr));
+    wait_ok(std::exchange(sh.pid, -1), "tr | sort | uniq -c");
+    if (!well_formed) throw std::runtime_error("uniq -c wrote a line that is not '<count> <word>'");
+    return c;
+}
+
+// --- measuring and printing ---------------------------------------------------------------------
+
+using clock_type = std::chrono::steady_clock;
+
+struct row {
+    std::string name;
+    double lines = 0, seconds = 0, cpu = 0;  // cpu: cores busy on average (children + self)
+    int runs = 0;
+    bool compare = false;  // show the forkline row's rate over this one's
+    std::string note;
+    double rate() const { return seconds > 0 ? lines / seconds : 0; }
+};
+
+double cpu_seconds() {
+    rusage self{}, kids{};
+    ::getrusage(RUSAGE_SELF, &self);
+    ::getrusage(RUSAGE_CHILDREN, &kids);
+    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+    return s(self.ru_utime) + s(self.ru_stime) + s(kids.ru_utime) + s(kids.ru_stime);
+}
+
+/// Runs fn up to `repeats` times (once when a run takes over `enough` seconds) and keeps the
+/// fastest run's wall time and cores busy; `best` is called after a run that is the fastest so far.
+row measure(std::string name, double lines, int repeats, double enough, const std::function<void()>& fn,
+            const std::function<void()>& best = {}) {
+    row r{std::move(name), lines, 0, 0, 0, false, ""};
+    for (int k = 0; k < repeats; ++k) {
+        ++r.runs;
+        double cpu0 = cpu_seconds();
+        auto t0 = clock_type::now();
+        fn();
+        double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
+        if (r.seconds == 0 || wall < r.seconds) {
+            r.seconds = wall;
+            r.cpu = (cpu_seconds() - cpu0) / wall;
+            if (best) best();
+        }
+        if (wall > enough) break;
+    }
+    return r;
+}
+
+std::string human(double v) {
+    char buf[32];
+    if (v >= 1e9) std::snprintf(buf, sizeof buf, "%.2f G", v / 1e9);
+    else if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2f M", v / 1e6);
+    else if (v >= 1e3) std::snprintf(buf, sizeof buf, "%.2f k", v / 1e3);
+    else std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+}
+
+long total_words(const counts& c) {
+    long n = 0;
+    for (const auto& [w, k] : c) n += k;
+    return n;
+}
+
+/// " read_lines 0.06, flat_map 0.75, reduce#1 0.61 + 0.42, caller 0.00": each stage's processes'
+/// CPU time over the run's wall time, replicas joined by " + ".
+std::string busy_per_stage(const fl::run_report& report) {
+    std::string out, last;
+    for (const auto& p : report.processes) {
+        std::string name = p.pid ? p.stages.front() : "caller";
+        char share[32];
+        std::snprintf(share, sizeof share, "%.2f", report.seconds > 0 ? p.cpu_seconds / report.seconds : 0.0);
+        out += (name == last ? " + " : (out.empty() ? " " : ", ") + name + " ") + share;
+        last = name;
+    }
+    return out;
+}
+
+/// Throws unless `got` equals the one-process counts.
+void check_same(const counts& want, const counts& got, const char* who) {
+    if (got == want) return;
+    char msg[256];
+    std::snprintf(msg, sizeof msg, "%s disagrees with one process: %ld words, %zu distinct (expected %ld, %zu)", who,
+                  total_words(got), got.size(), total_words(want), want.size());
+    throw std::runtime_error(msg);
+}
+
+struct settings {
+    std::uint64_t bytes = std::uint64_t{1} << 30;
+    int repeats = 3;
+};
+
+settings parse(int argc, char** argv) {
+    settings s;
+    bool sized = false;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--quick")) {
+            s.repeats = 1;
+            if (!sized) s.bytes = std::uint64_t{64} << 20;
+        } else if (!std::strcmp(argv[i], "--bytes") && i + 1 < argc) {
+            char* end = nullptr;
+            s.bytes = std::strtoull(argv[++i], &end, 10);
+            sized = true;
+            if (*end || s.bytes == 0) throw std::invalid_argument("--bytes takes a positive number");
+        } else {
+            throw std::invalid_argument(std::string("unknown argument ") + argv[i]);
+        }
+    }
+    return s;
+}
+
+int run(const settings& s) {
+    temp_file corpus;
+    const std::string path = corpus.path();
+    wait_ok(spawn({FORKLINE_GEN_CORPUS, "--bytes", std::to_string(s.bytes), "-o", path}), "gen_corpus");
+
+    const unsigned cores = fl::cpu_count();
+    std::vector<row> rows;
+
+    tally one;
+    rows.push_back(measure("one process, range-v3 (the baseline)", 0, s.repeats, 1e9,
+                           [&] { one = one_process(path); }));
+    const double lines = static_cast<double>(one.lines);
+    rows.back().lines = lines;
+    rows.back().compare = true;
+    rows.back().note = "range-v3 getlines and split, std::map";
+
+    // The forkline rows: 4 MiB rings (the reference), then the default 256 KiB ones. Their note
+    // says how busy each process kept its core (CPU time over wall time, in the fastest run).
+    auto forkline_row = [&](std::string name, std::size_t ring_bytes) {
+        fl::run_report report, fastest;
+        row r = measure(
+            std::move(name), lines, s.repeats, 1e9,
+            [&] {
+                fl::options o{.ring_bytes = ring_bytes, .report = &report};
+                check_same(one.words, with_forkline(path, o), "forkline");
+            },
+            [&] { fastest = report; });
+        r.note = std::to_string(fastest.processes.size()) + " processes:" + busy_per_stage(fastest);
+        return r;
+    };
+    rows.push_back(forkline_row("forkline, 4 MiB rings", std::size_t{4} << 20));
+    rows.push_back(forkline_row("forkline, default 256 KiB rings", fl::options{}.ring_bytes));
+    rows.back().compare = true;
+
+    rows.push_back(measure("tr -s ' ' '\\n' | sort | uniq -c", lines, s.repeats, 60,
+                           [&] { check_same(one.words, with_unix_tools(path), "tr | sort | uniq -c"); }));
+    rows.back().compare = true;
+    rows.back().note = "LC_ALL=C; sort picks its own threads";
+    if (rows.back().runs < s.repeats) rows.back().note += "; 1 run (over a minute)";
+
+    std::printf("%-40s %10s %10s %12s %12s  %s\n", "row", "lines", "seconds", "lines/s", "forkline/x",
+                "cores busy, note");
+    for (const auto& r : rows) {
+        char ratio[32] = "-";
+        if (r.compare) std::snprintf(ratio, sizeof ratio, "%.2f", rows[1].rate() / r.rate());
+        std::printf("%-40s %10s %10.3f %12s %12s  %.2f, %s\n", r.name.c_str(), human(r.lines).c_str(), r.seconds,
+                    human(r.rate()).c_str(), ratio, r.cpu, r.note.c_str());
+    }
+    double speedup = rows[1].rate() / rows[0].rate();
+    std::printf("corpus: %.2f MiB from gen_corpus, %s lines, %s words, %zu distinct\n",
+                static_cast<double>(s.bytes) / (1 << 20), human(lines).c_str(),
+                human(static_cast<double>(total_words(one.words))).c_str(), one.words.size());
+    std::printf("cores: %u; target: forkline/one process >= 0.9 x cores = %.2f: %s (%.2f)\n", cores, 0.9 * cores,
+                speedup >= 0.9 * cores ? "met" : "not met", speedup);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(parse(argc, argv));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_word_count: %s\n", e.what());
+        return 1;
+    }
+}
