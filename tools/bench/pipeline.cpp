@@ -4,6 +4,8 @@
 // Rows: a bare two-process shared-memory ring (the ceiling), forkline with 2, 3 and 8 processes,
 // 64-byte strings, oneTBB's parallel_pipeline and Python's multiprocessing.Queue doing the same.
 #include <forkline/forkline.hpp>
+
+#include "best_of.hpp"
 #include <forkline/ipc/region.hpp>
 
 #ifdef FORKLINE_HAVE_TBB
@@ -40,31 +42,13 @@ struct row {
     double rate() const { return seconds > 0 ? items / seconds : 0; }
 };
 
-double cpu_seconds() {
-    rusage self{}, kids{};
-    ::getrusage(RUSAGE_SELF, &self);
-    ::getrusage(RUSAGE_CHILDREN, &kids);
-    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
-    return s(self.ru_utime) + s(self.ru_stime) + s(kids.ru_utime) + s(kids.ru_stime);
-}
-
 /// How many times each row runs; the fastest run counts (a shared virtual machine has bad moments).
 int repeats = 3;
 
 /// Times fn (which handles `items` items) and records wall time and average cores busy.
 row measure(std::string name, double items, const std::function<void()>& fn) {
-    row best{std::move(name), items, 0, 0, -1, ""};
-    for (int k = 0; k < repeats; ++k) {
-        double cpu0 = cpu_seconds();
-        auto t0 = clock_type::now();
-        fn();
-        double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
-        if (best.seconds == 0 || wall < best.seconds) {
-            best.seconds = wall;
-            best.cpu = (cpu_seconds() - cpu0) / wall;
-        }
-    }
-    return best;
+    auto t = forkline::bench::best_of(repeats, fn);
+    return row{std::move(name), items, t.seconds, t.cpu, -1, ""};
 }
 
 /// The reference ceiling: the simplest fast SPSC ring between two processes, written out by hand

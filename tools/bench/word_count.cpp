@@ -10,6 +10,8 @@
 // removed at the end, on an error, and on SIGINT, SIGTERM or SIGHUP.
 #include <forkline/forkline.hpp>
 
+#include "best_of.hpp"
+
 #include <range/v3/range/conversion.hpp>
 #include <range/v3/view/filter.hpp>
 #include <range/v3/view/getlines.hpp>
@@ -229,33 +231,12 @@ struct row {
     double rate() const { return seconds > 0 ? lines / seconds : 0; }
 };
 
-double cpu_seconds() {
-    rusage self{}, kids{};
-    ::getrusage(RUSAGE_SELF, &self);
-    ::getrusage(RUSAGE_CHILDREN, &kids);
-    auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
-    return s(self.ru_utime) + s(self.ru_stime) + s(kids.ru_utime) + s(kids.ru_stime);
-}
-
 /// Runs fn up to `repeats` times (once when a run takes over `enough` seconds) and keeps the
 /// fastest run's wall time and cores busy; `best` is called after a run that is the fastest so far.
 row measure(std::string name, double lines, int repeats, double enough, const std::function<void()>& fn,
             const std::function<void()>& best = {}) {
-    row r{std::move(name), lines, 0, 0, 0, false, ""};
-    for (int k = 0; k < repeats; ++k) {
-        ++r.runs;
-        double cpu0 = cpu_seconds();
-        auto t0 = clock_type::now();
-        fn();
-        double wall = std::chrono::duration<double>(clock_type::now() - t0).count();
-        if (r.seconds == 0 || wall < r.seconds) {
-            r.seconds = wall;
-            r.cpu = (cpu_seconds() - cpu0) / wall;
-            if (best) best();
-        }
-        if (wall > enough) break;
-    }
-    return r;
+    auto t = forkline::bench::best_of(repeats, fn, enough, best);
+    return row{std::move(name), lines, t.seconds, t.cpu, t.runs, false, ""};
 }
 
 std::string human(double v) {
