@@ -25,17 +25,9 @@ struct cost_fn {
         requires detail::pipeable<E>
     auto operator()(double weight, E&& e) const {
         if (!(weight > 0 && weight < 1e300)) throw std::invalid_argument("forkline::cost(weight, element): weight must be positive");
-        using elem = std::remove_cvref_t<E>;
-        if constexpr (detail::element<elem>) {
-            return costed_element<elem>{std::forward<E>(e), weight};
-        } else {
-            auto&& elems = std::forward<E>(e).stages();
-            auto weighed = [&]<std::size_t... I>(std::index_sequence<I...>) {
-                return boost::hana::make_tuple(costed_element<std::remove_cvref_t<decltype(boost::hana::at_c<I>(elems))>>{
-                    boost::hana::at_c<I>(std::forward<decltype(elems)>(elems)), weight}...);
-            }(std::make_index_sequence<elem::size>{});
-            return detail::make_pipeline(std::move(weighed));
-        }
+        return detail::wrap_elements(std::forward<E>(e), [&]<class X>(X&& x, std::size_t) {
+            return costed_element<std::remove_cvref_t<X>>{std::forward<X>(x), weight};
+        });
     }
 };
 

@@ -18,17 +18,9 @@ struct named_fn {
     template <class E>
         requires detail::pipeable<E>
     auto operator()(std::string name, E&& e) const {
-        using elem = std::remove_cvref_t<E>;
-        if constexpr (detail::element<elem>) {
-            return named_element<elem>{std::forward<E>(e), std::move(name)};
-        } else {
-            auto&& elems = std::forward<E>(e).stages();
-            auto renamed = [&]<std::size_t... I>(std::index_sequence<I...>) {
-                return boost::hana::make_tuple(named_element<std::remove_cvref_t<decltype(boost::hana::at_c<I>(elems))>>{
-                    boost::hana::at_c<I>(std::forward<decltype(elems)>(elems)), name + "." + std::to_string(I + 1)}...);
-            }(std::make_index_sequence<elem::size>{});
-            return detail::make_pipeline(std::move(renamed));
-        }
+        return detail::wrap_elements(std::forward<E>(e), [&]<class X>(X&& x, std::size_t i) {
+            return named_element<std::remove_cvref_t<X>>{std::forward<X>(x), i ? name + "." + std::to_string(i) : name};
+        });
     }
 };
 

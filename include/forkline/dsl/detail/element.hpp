@@ -240,5 +240,21 @@ pipeline<Es...> make_pipeline(boost::hana::tuple<Es...> elems) {
     return pipeline<Es...>(std::move(elems));
 }
 
+/// wrap(element, 0) for an element; for a chain, the chain of wrap(element, i) for each of its
+/// elements, i counting from 1 (fl::named and fl::cost wrap elements this way).
+template <class E, class Wrap>
+auto wrap_elements(E&& e, Wrap wrap) {
+    using elem = std::remove_cvref_t<E>;
+    if constexpr (element<elem>) {
+        return wrap(std::forward<E>(e), std::size_t{0});
+    } else {
+        auto&& elems = std::forward<E>(e).stages();
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return make_pipeline(
+                boost::hana::make_tuple(wrap(boost::hana::at_c<I>(std::forward<decltype(elems)>(elems)), I + 1)...));
+        }(std::make_index_sequence<elem::size>{});
+    }
+}
+
 }  // namespace detail
 }  // namespace forkline
