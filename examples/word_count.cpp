@@ -1,11 +1,13 @@
 // Word count, the classic, on every core: lines are split into words in parallel, and each word
-// is counted by the replica its hash picks (partition_by), so no two replicas count the same
-// word. The caller merges the replicas' counts and prints the most frequent words.
+// is counted by the replica its hash picks (partition_by, keyed by the word itself: std::identity),
+// so no two replicas count the same word. The caller merges the replicas' counts and prints the
+// most frequent words.
 //   word_count examples/data/corpus.txt [top]
 #include <forkline/forkline.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -40,7 +42,7 @@ int main(int argc, char** argv) {
         counts total = fl::run(
             fl::read_lines(argv[1])
             | fl::parallel(fl::flat_map(split), fl::unordered)
-            | fl::partition_by(fl::cpu_count(), [](const std::string& w) { return w; },
+            | fl::partition_by(fl::cpu_count(), std::identity{},
                                fl::reduce(counts{}, [](counts& c, const std::string& w) { ++c[w]; }))
             | fl::reduce(counts{}, [](counts& all, counts part) { all.merge(part); }));
 

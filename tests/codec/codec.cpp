@@ -478,6 +478,38 @@ TEST_CASE("vectors and sequences round trip", "[codec]") {
     check_round_trip(std::vector<nothing>(3));
 }
 
+TEST_CASE("decode_into reuses a string's or a raw vector's storage", "[codec]") {
+    STATIC_REQUIRE(fl::decodes_in_place<std::string>);
+    STATIC_REQUIRE(fl::decodes_in_place<std::u32string>);
+    STATIC_REQUIRE(fl::decodes_in_place<std::vector<int>>);
+    STATIC_REQUIRE_FALSE(fl::decodes_in_place<std::vector<std::string>>);
+    STATIC_REQUIRE_FALSE(fl::decodes_in_place<sale>);
+
+    std::string s;
+    auto long_one = fl::encode_to_vector(std::string(100, 'x'));
+    fl::decode_into(s, long_one.data(), long_one.size());
+    CHECK(s == std::string(100, 'x'));
+    const char* storage = s.data();
+    auto short_one = fl::encode_to_vector(std::string("word"));
+    fl::decode_into(s, short_one.data(), short_one.size());
+    CHECK(s == "word");
+    CHECK(s.data() == storage);  // no new allocation for an item that fits
+
+    std::u32string wide;
+    auto wide_bytes = fl::encode_to_vector(std::u32string(U"wider"));
+    fl::decode_into(wide, wide_bytes.data(), wide_bytes.size());
+    CHECK(wide == U"wider");
+
+    std::vector<int> v{9, 9, 9, 9, 9};
+    auto three = fl::encode_to_vector(std::vector<int>{1, 2, 3});
+    fl::decode_into(v, three.data(), three.size());
+    CHECK(v == std::vector<int>{1, 2, 3});
+
+    short_one.push_back(std::byte{0});  // trailing bytes, as decode
+    CHECK_THROWS_AS(fl::decode_into(s, short_one.data(), short_one.size()), fl::decode_error);
+    CHECK_THROWS_AS(fl::decode_into(s, long_one.data(), long_one.size() - 1), fl::decode_error);
+}
+
 TEST_CASE("optional, variant, monostate, pair and tuple round trip", "[codec]") {
     check_round_trip(std::optional<int>{});
     check_round_trip(std::optional<int>{4});

@@ -166,7 +166,7 @@ tally one_process(const std::string& path) {
 /// partition its hash picks, the partitions' counts merged in the caller.
 counts with_forkline(const std::string& path, const fl::options& o) {
     return fl::run(fl::read_lines(path) | fl::parallel(fl::flat_map(words), fl::unordered) |
-                       fl::partition_by(fl::cpu_count(), [](const std::string& w) { return w; },
+                       fl::partition_by(fl::cpu_count(), std::identity{},
                                         fl::reduce(counts{}, add_word)) |
                        fl::reduce(counts{}, merge_counts),
                    o);

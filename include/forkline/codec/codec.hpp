@@ -108,6 +108,23 @@ T decode(const std::byte* data, std::size_t n) {
     return v;
 }
 
+/// True for the types decode_into can decode without allocating each time: strings, and vectors of
+/// trivially copyable, default-constructible elements.
+template <class T>
+concept decodes_in_place = transferable<T> && requires(T& out, decoder& d) {
+    detail::coder<std::remove_cv_t<T>>::decode_into(out, d);
+};
+
+/// As decode, but into `out`, keeping its storage: a reader that decodes item after item into one
+/// object allocates only when an item outgrows it. Errors as decode's; `out` then holds an
+/// unspecified valid value.
+template <decodes_in_place T>
+void decode_into(T& out, const std::byte* data, std::size_t n) {
+    decoder d(data, n);
+    detail::coder<std::remove_cv_t<T>>::decode_into(out, d);
+    if (d.remaining() != 0) detail::fail_trailing(d.offset(), n);
+}
+
 /// The encoding of v in a vector of exactly encoded_size(v) bytes.
 /// Example: `auto bytes = fl::encode_to_vector(std::pair{1, std::string("one")});`
 /// Errors: as encode, plus std::bad_alloc.

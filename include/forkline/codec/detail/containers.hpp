@@ -35,6 +35,17 @@ struct coder<T, family::string> {
             return s;
         }
     }
+
+    /// Decodes into s, reusing its storage (a reader that takes item after item allocates once).
+    static void decode_into(T& s, decoder& d) {
+        const std::size_t n = read_count(d, "string length", sizeof(char_type));
+        if constexpr (std::is_same_v<char_type, char> || std::is_same_v<char_type, unsigned char>) {
+            s.assign(reinterpret_cast<const char_type*>(d.take_bytes(n)), n);
+        } else {
+            s.resize(n);
+            d.get_bytes(s.data(), n * sizeof(char_type));
+        }
+    }
 };
 
 /// Sequences of any element type (std::deque, std::list, std::vector<std::string>, ...).
@@ -91,6 +102,15 @@ struct coder<T, family::raw_vector> {
         } else {
             return coder<T, family::sequence>::decode(d);
         }
+    }
+
+    /// Decodes into v, reusing its storage, as the string coder does.
+    static void decode_into(T& v, decoder& d)
+        requires std::is_default_constructible_v<element>
+    {
+        const std::size_t n = read_count(d, "vector length", sizeof(element));
+        v.resize(n);
+        d.get_bytes(v.data(), n * sizeof(element));
     }
 };
 

@@ -6,6 +6,7 @@
 #include <forkline/ipc/ring.hpp>
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 namespace forkline::detail {
@@ -75,15 +76,29 @@ class channel_reader<T, false> : public ipc::byte_consumer {
 public:
     using ipc::byte_consumer::byte_consumer;
 
+    /// Calls f(T&&) for the next item; false at end of stream. A string (or raw vector) is decoded
+    /// into one object that lives as long as the reader, so it keeps its buffer from item to item
+    /// unless f moves it away.
     template <class F>
     bool next(F&& f) {
-        return read([&](const std::byte* p, std::size_t n) { f(decode<T>(p, n)); });
+        return read([&](const std::byte* p, std::size_t n) {
+            if constexpr (decodes_in_place<T>) {
+                decode_into(item_, p, n);
+                f(std::move(item_));
+            } else {
+                f(decode<T>(p, n));
+            }
+        });
     }
     template <class F>
     void drain(F&& f) {
         while (next(f)) {
         }
     }
+
+private:
+    struct none {};
+    [[no_unique_address]] std::conditional_t<decodes_in_place<T>, T, none> item_{};
 };
 
 }  // namespace forkline::detail
