@@ -5,15 +5,7 @@
 #include <forkline/codec/codec.hpp>
 #include <forkline/dsl/dsl.hpp>
 #include <forkline/ipc/cpu_count.hpp>
-#include <forkline/mp/barrier.hpp>
-#include <forkline/mp/condition.hpp>
-#include <forkline/mp/event.hpp>
-#include <forkline/mp/lock.hpp>
-#include <forkline/mp/pool.hpp>
-#include <forkline/mp/process.hpp>
-#include <forkline/mp/queue.hpp>
-#include <forkline/mp/semaphore.hpp>
-#include <forkline/mp/value.hpp>
+#include <forkline/mp/mp.hpp>
 #include <forkline/plan/options.hpp>
 #include <forkline/plan/plan.hpp>
 #include <forkline/run/errors.hpp>

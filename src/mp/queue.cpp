@@ -6,6 +6,7 @@
 #include <forkline/mp/queue.hpp>
 
 #include "deadline.hpp"
+#include "robust.hpp"
 
 #include <pthread.h>
 #include <time.h>
@@ -60,47 +61,6 @@ struct control {
         : maxsize(maxsize), joinable(joinable), ring(bytes) {}
 };
 
-void init_lock(pthread_mutex_t* m) {
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    int rc = pthread_mutex_init(m, &a);
-    pthread_mutexattr_destroy(&a);
-    if (rc != 0) throw std::system_error(rc, std::generic_category(), "forkline::queue: cannot make its locks");
-}
-
-/// One side's lock, held for a scope (or not at all when the deadline passed first).
-class side_lock {
-public:
-    side_lock(pthread_mutex_t* m, const deadline& d) : m_(m) {
-        int rc;
-        if (d.forever) {
-            rc = pthread_mutex_lock(m);
-        } else {
-            timespec t = d.monotonic();
-            rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &t);
-        }
-        if (rc == EOWNERDEAD) {  // its holder died: the ring's indices say what it had finished
-            pthread_mutex_consistent(m);
-            rc = 0;
-        }
-        if (rc == ETIMEDOUT) return;
-        if (rc != 0) throw std::system_error(rc, std::generic_category(), "forkline::queue: cannot take its lock");
-        held_ = true;
-    }
-    side_lock(const side_lock&) = delete;
-    side_lock& operator=(const side_lock&) = delete;
-    ~side_lock() {
-        if (held_) pthread_mutex_unlock(m_);
-    }
-    bool held() const noexcept { return held_; }
-
-private:
-    pthread_mutex_t* m_;
-    bool held_ = false;
-};
-
 }  // namespace
 
 struct queue_shared {
@@ -119,8 +79,8 @@ queue_core::queue_core(std::size_t maxsize, std::size_t ring_bytes, bool joinabl
     s_->region = ipc::shared_region(at + bytes);
     s_->c = new (s_->region.data()) control(maxsize, joinable, bytes);
     s_->data = s_->region.data() + at;
-    init_lock(&s_->c->put_lock);
-    init_lock(&s_->c->get_lock);
+    detail::init_robust_mutex(&s_->c->put_lock, false, "forkline::queue: cannot make its locks");
+    detail::init_robust_mutex(&s_->c->get_lock, false, "forkline::queue: cannot make its locks");
     s_->policy.spin = 64;
     s_->producer.emplace(s_->c->ring, s_->data, s_->policy);
     s_->consumer.emplace(s_->c->ring, s_->data, s_->policy);
@@ -134,7 +94,7 @@ queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long 
     control& c = *s_->c;
     auto& out = *s_->producer;
     deadline d(timeout_ns);
-    side_lock lock(&c.put_lock, d);
+    detail::robust_guard lock(&c.put_lock, d, "forkline::queue::put: cannot take its lock");  // a dead holder: the indices say what it finished
     if (!lock.held()) return result::timeout;
     const std::uint64_t cap = c.ring.capacity;
     const bool streams = ipc::byte_record::header + ipc::byte_record::padded(n) > cap / 2;
@@ -164,7 +124,7 @@ queue_core::result queue_core::get(use_fn use, void* ctx, long long timeout_ns) 
     control& c = *s_->c;
     auto& in = *s_->consumer;
     deadline d(timeout_ns);
-    side_lock lock(&c.get_lock, d);
+    detail::robust_guard lock(&c.get_lock, d, "forkline::queue::get: cannot take its lock");
     if (!lock.held()) return result::timeout;
     auto ready = [&] {
         in.resync();

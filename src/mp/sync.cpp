@@ -8,6 +8,7 @@
 #include <forkline/mp/semaphore.hpp>
 
 #include "deadline.hpp"
+#include "robust.hpp"
 
 #include <pthread.h>
 #include <time.h>
@@ -29,28 +30,6 @@ using detail::deadline;
 [[noreturn]] void fail(int rc, const char* what) { throw std::system_error(rc, std::generic_category(), what); }
 
 pthread_mutex_t* as_mutex(void* p) { return static_cast<pthread_mutex_t*>(p); }
-
-void init_mutex(void* at, bool recursive) {
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-    pthread_mutexattr_settype(&a, recursive ? PTHREAD_MUTEX_RECURSIVE : PTHREAD_MUTEX_ERRORCHECK);
-    int rc = pthread_mutex_init(as_mutex(at), &a);
-    pthread_mutexattr_destroy(&a);
-    if (rc != 0) fail(rc, "forkline::lock: cannot make a process-shared mutex");
-}
-
-/// Locks a robust mutex; true when its previous owner had died holding it (now made consistent).
-bool lock_robust(pthread_mutex_t* m, const char* what) {
-    int rc = pthread_mutex_lock(m);
-    if (rc == EOWNERDEAD) {
-        pthread_mutex_consistent(m);
-        return true;
-    }
-    if (rc != 0) fail(rc, what);
-    return false;
-}
 
 struct semaphore_state {
     std::atomic<std::uint32_t> count;
@@ -78,17 +57,14 @@ struct barrier_state {
 
 // ---- mutex
 
-mutex::mutex(bool recursive) : region_(sizeof(pthread_mutex_t)) { init_mutex(region_.data(), recursive); }
+mutex::mutex(bool recursive) : region_(sizeof(pthread_mutex_t)) {
+    detail::init_robust_mutex(as_mutex(region_.data()), recursive, "forkline::lock: cannot make a process-shared mutex");
+}
 
 bool mutex::locked(int rc, const char* what) {
-    if (rc == EOWNERDEAD) {
-        pthread_mutex_consistent(as_mutex(region_.data()));
-        owner_died_ = true;
-        return true;
-    }
-    if (rc == EBUSY || rc == ETIMEDOUT) return false;
-    if (rc != 0) fail(rc, what);
-    owner_died_ = false;
+    auto outcome = detail::lock_result(as_mutex(region_.data()), rc, what);
+    if (outcome == detail::lock_outcome::busy) return false;
+    owner_died_ = outcome == detail::lock_outcome::owner_died;
     return true;
 }
 
@@ -224,9 +200,9 @@ barrier_state& bs(const ipc::shared_region& r) { return *reinterpret_cast<barrie
 
 /// The barrier's mutex, held for a scope.
 struct held {
-    explicit held(barrier_state& s) : s(s) { lock_robust(&s.m, "forkline::barrier"); }
-    ~held() { pthread_mutex_unlock(&s.m); }
+    explicit held(barrier_state& s) : s(s), guard(&s.m, "forkline::barrier") {}
     barrier_state& s;
+    detail::robust_guard guard;
 };
 
 /// Ends the current round broken: its waiters (and, when `stays`, every later wait) throw.
@@ -243,7 +219,7 @@ barrier::barrier(std::uint32_t parties, std::function<void()> action)
     : parties_(parties), action_(std::move(action)), region_(sizeof(barrier_state)) {
     if (parties == 0) throw std::invalid_argument("forkline::barrier(parties): parties must be at least 1");
     auto* s = new (region_.data()) barrier_state;
-    init_mutex(&s->m, false);
+    detail::init_robust_mutex(&s->m, false, "forkline::barrier: cannot make its mutex");
 }
 
 std::uint32_t barrier::wait_within(long long ns) {

@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -31,6 +33,21 @@ TEST_CASE("a process runs its function with its arguments in a child", "[mp][pro
     CHECK(p.exit_code() == 0);
     CHECK_FALSE(p.is_alive());
     CHECK_THROWS_AS(p.start(), std::logic_error);
+}
+
+TEST_CASE("move-only functions and arguments, and shared objects by std::ref", "[mp][process]") {
+    fl::raw_value<int> seen(0);
+    fl::queue<int> q;
+    auto boxed = std::make_unique<int>(5);
+    fl::process p([&seen, own = std::make_unique<int>(2)](std::unique_ptr<int>& b, fl::queue<int>& out) {
+        *seen = *own * *b;
+        out.put(*seen + 1);
+    }, std::move(boxed), std::ref(q));
+    p.start();
+    CHECK(q.get() == 11);
+    p.join();
+    CHECK(*seen == 10);
+    CHECK(p.exit_code() == 0);
 }
 
 TEST_CASE("exit codes follow Python: the status, or minus the signal", "[mp][process]") {

@@ -1,5 +1,5 @@
 // fl::queue and fl::joinable_queue across processes: order, many producers and consumers (each
-// item exactly once), bounds and timeouts, close, large items, task_done / join.
+// item exactly once), bounds and timeouts, close, large items, task_done / join; fl::pipe.
 #include "../support.hpp"
 
 #include <forkline/forkline.hpp>
@@ -157,4 +157,49 @@ TEST_CASE("a joinable queue's join waits for every task_done", "[mp][queue]") {
     q.close();
     worker.join();
     CHECK_THROWS_AS(q.task_done(), std::logic_error);
+}
+
+TEST_CASE("a duplex pipe: each end sends to the other, close ends both directions", "[mp][pipe]") {
+    auto [parent, child] = fl::pipe<std::string>();
+    fl::process p([&, c = child] {
+        auto me = c;  // copies of an end are the same end
+        while (auto m = me.recv()) me.send(*m + "!");
+        me.close();
+    });
+    p.start();
+    for (int i = 0; i < 1000; ++i) {
+        parent.send("ping " + std::to_string(i));
+        CHECK(parent.recv() == "ping " + std::to_string(i) + "!");
+    }
+    CHECK_FALSE(parent.poll());
+    CHECK_FALSE(parent.recv(10ms));
+    parent.close();  // the child's recv ends, it closes its end too
+    p.join();
+    CHECK(p.exit_code() == 0);
+    CHECK(parent.poll());
+    CHECK_FALSE(parent.recv());
+    CHECK_THROWS_AS(parent.send("late"), fl::queue_closed);
+}
+
+TEST_CASE("a one-way pipe: the first end only receives, the second only sends", "[mp][pipe]") {
+    auto [reader, writer] = fl::pipe<int>(false);
+    CHECK(reader.readable());
+    CHECK_FALSE(reader.writable());
+    CHECK(writer.writable());
+    CHECK_FALSE(writer.readable());
+    CHECK_THROWS_AS(reader.send(1), std::logic_error);
+    CHECK_THROWS_AS(writer.recv(), std::logic_error);
+    fl::process p([w = writer]() mutable {
+        for (int i = 1; i <= 100000; ++i) w.send(i);
+        w.close();
+    });
+    p.start();
+    long sum = 0, n = 0;
+    while (auto v = reader.recv()) {
+        sum += *v;
+        ++n;
+    }
+    p.join();
+    CHECK(n == 100000);
+    CHECK(sum == 100000L * 100001 / 2);
 }

@@ -41,14 +41,13 @@ class process {
 public:
     process() = default;
 
-    /// A process that will run fn(args...): fn and the arguments are copied (or moved) now.
+    /// A process that will run fn(args...): fn and the arguments are copied (or moved) now, so
+    /// move-only ones work. Pass std::ref(x) for an object the child must share rather than copy,
+    /// such as an fl::queue or fl::lock (they cannot be copied).
     template <class Fn, class... Args>
-        requires std::is_invocable_v<std::decay_t<Fn>&, std::decay_t<Args>&...>
+        requires(!std::is_same_v<std::remove_cvref_t<Fn>, process>)
     explicit process(Fn&& fn, Args&&... args)
-        : process(std::in_place, std::function<void()>(
-              [f = std::forward<Fn>(fn), t = std::make_tuple(std::forward<Args>(args)...)]() mutable {
-                  std::apply(f, t);
-              })) {}
+        : process(std::in_place, body_of(std::forward<Fn>(fn), std::forward<Args>(args)...)) {}
 
     process(process&&) noexcept;
     process& operator=(process&&) noexcept;
@@ -81,6 +80,23 @@ public:
     void daemon(bool d);
 
 private:
+    template <class Fn, class... Args>
+    static std::function<void()> body_of(Fn&& fn, Args&&... args) {
+        constexpr bool storable = (std::is_constructible_v<std::decay_t<Args>, Args&&> && ...);
+        static_assert(storable, "forkline::process(fn, args...): an argument cannot be copied or moved into the "
+                                "process; pass std::ref(x) for a queue, lock or other shared object");
+        constexpr bool callable = std::is_invocable_v<std::decay_t<Fn>&, std::decay_t<Args>&...>;
+        static_assert(callable, "forkline::process(fn, args...): fn cannot be called with these arguments (each "
+                                "is passed as an lvalue of its decayed type; use std::ref(x) for a reference)");
+        if constexpr (storable && callable) {
+            // Held by a shared_ptr so that std::function, which must be copyable, takes move-only ones.
+            auto call = std::make_shared<std::tuple<std::decay_t<Fn>, std::decay_t<Args>...>>(
+                std::forward<Fn>(fn), std::forward<Args>(args)...);
+            return [call] { std::apply([](auto& f, auto&... a) { std::invoke(f, a...); }, *call); };
+        } else {
+            return {};
+        }
+    }
     process(std::in_place_t, std::function<void()> body);
     bool join_for(long long ms);
     std::shared_ptr<detail::process_state> s_;
