@@ -7,9 +7,11 @@
 #include <forkline/mp/condition.hpp>
 #include <forkline/mp/event.hpp>
 #include <forkline/mp/lock.hpp>
+#include <forkline/mp/manager.hpp>
 #include <forkline/mp/pipe.hpp>
 #include <forkline/mp/pool.hpp>
 #include <forkline/mp/process.hpp>
 #include <forkline/mp/queue.hpp>
 #include <forkline/mp/semaphore.hpp>
+#include <forkline/mp/shared_memory.hpp>
 #include <forkline/mp/value.hpp>

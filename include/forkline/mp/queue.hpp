@@ -56,6 +56,35 @@ long long nanos(std::chrono::duration<Rep, Period> d) {
     return std::max<long long>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
 }
 
+/// The put and get calls every queue has, over the queue's put_within(v, ns) and get_within(ns)
+/// (ns < 0: no limit; 0: no wait).
+template <class Queue, class T>
+class queue_calls {
+public:
+    /// Waits for room, then adds v.
+    void put(const T& v) { self().put_within(v, -1); }
+    /// Adds v if there is room now; false otherwise.
+    bool try_put(const T& v) { return self().put_within(v, 0); }
+    /// Waits at most `timeout` for room; false when there was none.
+    template <class Rep, class Period>
+    bool put(const T& v, std::chrono::duration<Rep, Period> timeout) {
+        return self().put_within(v, nanos(timeout));
+    }
+
+    /// Waits for an item and takes it; nothing once the queue is closed and empty.
+    std::optional<T> get() { return self().get_within(-1); }
+    /// Takes an item if there is one now.
+    std::optional<T> try_get() { return self().get_within(0); }
+    /// Waits at most `timeout` for an item.
+    template <class Rep, class Period>
+    std::optional<T> get(std::chrono::duration<Rep, Period> timeout) {
+        return self().get_within(nanos(timeout));
+    }
+
+private:
+    Queue& self() { return static_cast<Queue&>(*this); }
+};
+
 }  // namespace detail
 
 /// A queue shared by the processes forked after it was made: any number of them put, any number
@@ -76,33 +105,13 @@ long long nanos(std::chrono::duration<Rep, Period> d) {
 /// Errors: fl::queue_closed from put on a closed queue; decode_error if an item's bytes were
 /// damaged; std::system_error when the shared memory cannot be made.
 template <class T>
-class queue {
+class queue : public detail::queue_calls<queue<T>, T> {
     static_assert(transferable<T>,
                   "forkline::queue<T>: T cannot cross a process boundary (a pointer, reference, string_view or "
                   "span would dangle in another process); use owning values");
 
 public:
     explicit queue(std::size_t maxsize = 0, std::size_t ring_bytes = 1 << 20) : core_(maxsize, ring_bytes, false) {}
-
-    /// Waits for room, then adds v.
-    void put(const T& v) { put_within(v, -1); }
-    /// Adds v if there is room now; false otherwise.
-    bool try_put(const T& v) { return put_within(v, 0); }
-    /// Waits at most `timeout` for room; false when there was none.
-    template <class Rep, class Period>
-    bool put(const T& v, std::chrono::duration<Rep, Period> timeout) {
-        return put_within(v, detail::nanos(timeout));
-    }
-
-    /// Waits for an item and takes it; nothing once the queue is closed and empty.
-    std::optional<T> get() { return get_within(-1); }
-    /// Takes an item if there is one now.
-    std::optional<T> try_get() { return get_within(0); }
-    /// Waits at most `timeout` for an item.
-    template <class Rep, class Period>
-    std::optional<T> get(std::chrono::duration<Rep, Period> timeout) {
-        return get_within(detail::nanos(timeout));
-    }
 
     /// No more puts; getters drain what is left, then get nothing. Wakes everyone waiting.
     void close() noexcept { core_.close(); }
@@ -116,6 +125,7 @@ protected:
     detail::queue_core core_;
 
 private:
+    friend detail::queue_calls<queue<T>, T>;
     bool put_within(const T& v, long long ns) {
         auto r = core_.put(
             encoded_size(v), [](void* ctx, std::byte* dst) { encode(*static_cast<const T*>(ctx), dst); },

@@ -1,0 +1,406 @@
+// fl::manager: an fl::shared_memory segment laid out as a header (magic, the one robust lock) and
+// a Boost.Interprocess managed buffer holding the named objects. Boost's own locking is switched
+// off (null_mutex_family): every allocation happens under our robust lock, so a process killed in
+// the middle of one cannot leave a lock held forever.
+#include <forkline/ipc/waiter.hpp>
+#include <forkline/mp/detail/segment.hpp>
+#include <forkline/mp/manager.hpp>
+#include <forkline/mp/shared_memory.hpp>
+
+#include "deadline.hpp"
+#include "robust.hpp"
+
+#include <boost/interprocess/allocators/allocator.hpp>
+#include <boost/interprocess/containers/deque.hpp>
+#include <boost/interprocess/containers/map.hpp>
+#include <boost/interprocess/containers/string.hpp>
+#include <boost/interprocess/containers/vector.hpp>
+#include <boost/interprocess/exceptions.hpp>
+#include <boost/interprocess/indexes/iset_index.hpp>
+#include <boost/interprocess/managed_external_buffer.hpp>
+#include <boost/interprocess/mem_algo/rbtree_best_fit.hpp>
+#include <boost/interprocess/sync/mutex_family.hpp>
+
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+namespace forkline {
+
+namespace bip = boost::interprocess;
+
+namespace {
+
+using buffer = bip::basic_managed_external_buffer<char, bip::rbtree_best_fit<bip::null_mutex_family>, bip::iset_index>;
+using segment_manager = buffer::segment_manager;
+template <class T>
+using alloc = bip::allocator<T, segment_manager>;
+using blob = bip::basic_string<char, std::char_traits<char>, alloc<char>>;
+using blob_map = bip::map<blob, blob, std::less<blob>, alloc<std::pair<const blob, blob>>>;
+using blob_vector = bip::vector<blob, alloc<blob>>;
+using blob_deque = bip::deque<blob, alloc<blob>>;
+
+constexpr std::uint64_t magic = detail::manager_magic;
+constexpr std::size_t header_bytes = 256;
+
+/// At the start of the segment; the managed buffer follows.
+struct header {
+    std::atomic<std::uint64_t> ready;  ///< `magic` once the creator has made everything
+    pthread_mutex_t lock;
+};
+static_assert(sizeof(header) <= header_bytes);
+
+using kind = detail::manager_object::kind;
+
+/// Every named object has all the parts; its kind says which it uses.
+struct object {
+    kind k;
+    std::uint64_t maxsize;
+    std::uint32_t closed = 0;
+    std::atomic<std::uint32_t> items{0}, room{0};  ///< queue: bumped on put / get, futex words
+    blob type;
+    blob one;
+    blob_map map;
+    blob_vector vec;
+    blob_deque deque;
+
+    object(kind k, std::uint64_t maxsize, const std::string& t, segment_manager* sm)
+        : k(k), maxsize(maxsize), type(t.data(), t.size(), sm), one(sm), map(std::less<blob>(), sm), vec(sm), deque(sm) {}
+};
+
+const char* kind_name(kind k) {
+    switch (k) {
+        case kind::dict: return "dict";
+        case kind::list: return "list";
+        case kind::value: return "value";
+        case kind::queue: return "queue";
+    }
+    return "object";
+}
+
+}  // namespace
+
+namespace detail {
+
+struct manager_state {
+    shared_memory shm;
+    header* h = nullptr;
+    buffer buf;
+
+    explicit manager_state(shared_memory m) : shm(std::move(m)), h(reinterpret_cast<header*>(shm.data())) {}
+
+    std::string label() const { return "manager '" + shm.name() + "'"; }
+    segment_manager* sm() { return buf.get_segment_manager(); }
+    robust_guard locked() { return robust_guard(&h->lock, "forkline::manager: cannot take the segment's lock"); }
+};
+
+}  // namespace detail
+
+// ---- the segment
+
+manager::manager(std::string name, std::size_t size) {
+    if (size < 4096)
+        throw std::invalid_argument("forkline::manager(name, size): '" + name + "' needs at least 4096 bytes, not " +
+                                    std::to_string(size));
+    s_ = std::make_shared<detail::manager_state>(shared_memory(name, size));
+    auto& s = *s_;
+    try {
+        detail::init_robust_mutex(&s.h->lock, false, "forkline::manager: cannot make the segment's lock");
+        s.buf = buffer(bip::create_only, s.shm.data() + header_bytes, size - header_bytes);
+    } catch (...) {
+        s.shm.unlink();
+        throw;
+    }
+    s.h->ready.store(magic, std::memory_order_release);
+}
+
+manager::manager(std::string name) {
+    shared_memory shm(name);
+    if (shm.size() < 4096) throw std::invalid_argument("forkline::manager(name): '" + name + "' is not a forkline manager");
+    auto* h = reinterpret_cast<header*>(shm.data());
+    // A segment just created is being laid out: give its creator a moment.
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (h->ready.load(std::memory_order_acquire) != magic) {
+        if (std::chrono::steady_clock::now() > until)
+            throw std::invalid_argument("forkline::manager(name): '" + name +
+                                        "' is not a forkline manager (or its creator died making it)");
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    s_ = std::make_shared<detail::manager_state>(std::move(shm));
+    s_->buf = buffer(bip::open_only, s_->shm.data() + header_bytes, s_->shm.size() - header_bytes);
+}
+
+const std::string& manager::name() const noexcept { return s_->shm.name(); }
+std::size_t manager::size() const noexcept { return s_->shm.size(); }
+
+std::size_t manager::free_bytes() const {
+    auto g = s_->locked();
+    return s_->sm()->get_free_memory();
+}
+
+void manager::unlink() { s_->shm.unlink(); }
+bool manager::remove(const std::string& name) { return shared_memory::remove(name); }
+
+detail::manager_object manager::object(kind k, const std::string& name, const std::string& type, std::size_t maxsize,
+                                       detail::manager_object::updater init, void* init_ctx) {
+    return detail::manager_object(s_, k, name, type, maxsize, init, init_ctx);
+}
+
+// ---- objects
+
+namespace detail {
+
+namespace {
+
+object& obj(void* p) { return *static_cast<object*>(p); }
+
+manager_object::bytes view(const blob& b) {
+    return {reinterpret_cast<const std::byte*>(b.data()), b.size()};
+}
+
+/// Runs f() under the segment's lock, turning Boost's out-of-memory into fl::segment_full.
+template <class F>
+auto guarded(manager_state& s, const std::string& label, F&& f) {
+    auto g = s.locked();
+    try {
+        return f();
+    } catch (const bip::bad_alloc&) {
+        throw segment_full("forkline::" + label + ": out of space (a segment of " + std::to_string(s.shm.size()) +
+                           " bytes, " + std::to_string(s.sm()->get_free_memory()) + " free)");
+    }
+}
+
+}  // namespace
+
+manager_object::manager_object(std::shared_ptr<manager_state> s, kind k, const std::string& name,
+                               const std::string& type, std::size_t maxsize, updater init, void* init_ctx)
+    : s_(std::move(s)) {
+    label_ = std::string(kind_name(k)) + " '" + name + "' in " + s_->label();
+    if (name.empty()) throw std::invalid_argument("forkline::manager: an object's name is empty");
+    obj_ = guarded(*s_, label_, [&]() -> void* {
+        auto* sm = s_->sm();
+        auto found = sm->find<object>(name.c_str());
+        if (found.first) {
+            object& o = *found.first;
+            if (o.k != k || std::string_view(o.type.data(), o.type.size()) != type)
+                throw std::invalid_argument("forkline::manager: '" + name + "' in " + s_->label() + " is a " +
+                                            std::string(o.type.data(), o.type.size()) + ", not the " + type + " asked for");
+            return &o;
+        }
+        object* o = sm->construct<object>(name.c_str())(k, maxsize, type, sm);
+        if (init) {
+            try {
+                std::vector<std::byte> first;
+                init(init_ctx, nullptr, first);
+                o->one.assign(reinterpret_cast<const char*>(first.data()), first.size());
+            } catch (...) {
+                sm->destroy_ptr(o);
+                throw;
+            }
+        }
+        return o;
+    });
+}
+
+std::size_t manager_object::size() const {
+    return guarded(*s_, label_, [&]() -> std::size_t {
+        object& o = obj(obj_);
+        switch (o.k) {
+            case kind::dict: return o.map.size();
+            case kind::list: return o.vec.size();
+            case kind::queue: return o.deque.size();
+            case kind::value: return 1;
+        }
+        return 0;
+    });
+}
+
+void manager_object::clear() const {
+    guarded(*s_, label_, [&] {
+        object& o = obj(obj_);
+        o.map.clear();
+        o.vec.clear();
+        o.deque.clear();
+    });
+}
+
+// ---- dict
+
+namespace {
+blob to_blob(manager_state& s, manager_object::bytes b) {
+    return blob(reinterpret_cast<const char*>(b.data()), b.size(), s.sm());
+}
+void assign(blob& to, manager_object::bytes b) { to.assign(reinterpret_cast<const char*>(b.data()), b.size()); }
+}  // namespace
+
+void manager_object::dict_set(bytes key, bytes value) const {
+    guarded(*s_, label_, [&] {
+        auto& m = obj(obj_).map;
+        blob k = to_blob(*s_, key);
+        auto it = m.find(k);
+        if (it != m.end()) {
+            assign(it->second, value);
+        } else {
+            m.emplace(std::move(k), to_blob(*s_, value));
+        }
+    });
+}
+
+bool manager_object::dict_get(bytes key, reader use, void* ctx) const {
+    return guarded(*s_, label_, [&] {
+        auto& m = obj(obj_).map;
+        auto it = m.find(to_blob(*s_, key));
+        if (it == m.end()) return false;
+        use(ctx, view(it->second));
+        return true;
+    });
+}
+
+bool manager_object::dict_erase(bytes key) const {
+    return guarded(*s_, label_, [&] { return obj(obj_).map.erase(to_blob(*s_, key)) > 0; });
+}
+
+void manager_object::dict_each(pair_reader use, void* ctx) const {
+    guarded(*s_, label_, [&] {
+        for (const auto& [k, v] : obj(obj_).map) use(ctx, view(k), view(v));
+    });
+}
+
+void manager_object::dict_update(bytes key, updater u, void* ctx) const {
+    guarded(*s_, label_, [&] {
+        auto& m = obj(obj_).map;
+        blob k = to_blob(*s_, key);
+        auto it = m.find(k);
+        std::vector<std::byte> out;
+        if (it != m.end()) {
+            bytes old = view(it->second);
+            u(ctx, &old, out);
+            assign(it->second, out);
+        } else {
+            u(ctx, nullptr, out);
+            m.emplace(std::move(k), to_blob(*s_, out));
+        }
+    });
+}
+
+// ---- list
+
+void manager_object::list_push(bytes item) const {
+    guarded(*s_, label_, [&] { obj(obj_).vec.push_back(to_blob(*s_, item)); });
+}
+
+bool manager_object::list_get(std::size_t i, reader use, void* ctx) const {
+    return guarded(*s_, label_, [&] {
+        auto& v = obj(obj_).vec;
+        if (i >= v.size()) return false;
+        use(ctx, view(v[i]));
+        return true;
+    });
+}
+
+bool manager_object::list_set(std::size_t i, bytes item) const {
+    return guarded(*s_, label_, [&] {
+        auto& v = obj(obj_).vec;
+        if (i >= v.size()) return false;
+        assign(v[i], item);
+        return true;
+    });
+}
+
+bool manager_object::list_pop(reader use, void* ctx) const {
+    return guarded(*s_, label_, [&] {
+        auto& v = obj(obj_).vec;
+        if (v.empty()) return false;
+        use(ctx, view(v.back()));
+        v.pop_back();
+        return true;
+    });
+}
+
+void manager_object::list_each(reader use, void* ctx) const {
+    guarded(*s_, label_, [&] {
+        for (const auto& b : obj(obj_).vec) use(ctx, view(b));
+    });
+}
+
+// ---- value
+
+void manager_object::value_load(reader use, void* ctx) const {
+    guarded(*s_, label_, [&] { use(ctx, view(obj(obj_).one)); });
+}
+
+void manager_object::value_update(updater u, void* ctx) const {
+    guarded(*s_, label_, [&] {
+        auto& one = obj(obj_).one;
+        bytes old = view(one);
+        std::vector<std::byte> out;
+        u(ctx, &old, out);
+        assign(one, out);
+    });
+}
+
+// ---- queue: the deque under the lock; waiters sleep on the futex words outside it
+
+queue_core::result manager_object::queue_put(bytes item, long long timeout_ns) const {
+    deadline d(timeout_ns);
+    object& o = obj(obj_);
+    for (;;) {
+        std::uint32_t seen = 0;
+        auto r = guarded(*s_, label_, [&] {
+            if (o.closed) return queue_core::result::closed;
+            if (o.maxsize && o.deque.size() >= o.maxsize) {
+                seen = o.room.load(std::memory_order_relaxed);
+                return queue_core::result::timeout;
+            }
+            o.deque.push_back(to_blob(*s_, item));
+            o.items.fetch_add(1, std::memory_order_release);
+            return queue_core::result::done;
+        });
+        if (r == queue_core::result::done) ipc::futex_wake(o.items, 1);
+        if (r != queue_core::result::timeout || d.passed() || timeout_ns == 0) return r;
+        ipc::futex_wait(o.room, seen, d.ms_left());
+    }
+}
+
+queue_core::result manager_object::queue_get(reader use, void* ctx, long long timeout_ns) const {
+    deadline d(timeout_ns);
+    object& o = obj(obj_);
+    for (;;) {
+        std::uint32_t seen = 0;
+        auto r = guarded(*s_, label_, [&] {
+            if (o.deque.empty()) {
+                seen = o.items.load(std::memory_order_relaxed);
+                return o.closed ? queue_core::result::closed : queue_core::result::timeout;
+            }
+            use(ctx, view(o.deque.front()));
+            o.deque.pop_front();
+            o.room.fetch_add(1, std::memory_order_release);
+            return queue_core::result::done;
+        });
+        if (r == queue_core::result::done) ipc::futex_wake(o.room, 1);
+        if (r != queue_core::result::timeout || d.passed() || timeout_ns == 0) return r;
+        ipc::futex_wait(o.items, seen, d.ms_left());
+    }
+}
+
+void manager_object::queue_close() const {
+    object& o = obj(obj_);
+    guarded(*s_, label_, [&] {
+        o.closed = 1;
+        o.items.fetch_add(1, std::memory_order_release);
+        o.room.fetch_add(1, std::memory_order_release);
+    });
+    ipc::futex_wake(o.items, 1 << 30);
+    ipc::futex_wake(o.room, 1 << 30);
+}
+
+bool manager_object::queue_closed() const {
+    return guarded(*s_, label_, [&] { return obj(obj_).closed != 0; });
+}
+
+}  // namespace detail
+
+}  // namespace forkline

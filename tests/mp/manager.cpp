@@ -1,0 +1,311 @@
+// fl::shared_memory and fl::manager: create, attach, close, unlink and their errors; dict, list,
+// value and queue across forked processes and from a separately started program (posix_spawn);
+// atomic updates; a full segment; a holder killed with the lock; the forkline-shm tool.
+#include "../support.hpp"
+
+#include <forkline/forkline.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+extern char** environ;
+
+namespace fl = forkline;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A segment name of this test run, removed (if it exists) at the end of the scope.
+struct scratch_name {
+    std::string name;
+    explicit scratch_name(const char* what) : name("test-" + std::to_string(::getpid()) + "-" + what) {
+        fl::shared_memory::remove(name);
+    }
+    ~scratch_name() { fl::shared_memory::remove(name); }
+    bool exists() const {
+        struct stat st;
+        return ::stat(fl::shared_memory::path_of(name).c_str(), &st) == 0;
+    }
+};
+
+template <class Fn>
+std::errc error_of(Fn&& fn) {
+    try {
+        fn();
+    } catch (const std::system_error& e) {
+        return static_cast<std::errc>(e.code().value());
+    }
+    return std::errc{};
+}
+
+}  // namespace
+
+TEST_CASE("shared_memory: create, attach, share, close, unlink", "[mp][shared_memory]") {
+    scratch_name n("shm");
+    {
+        fl::shared_memory a(n.name, 10000);
+        CHECK(a.size() == 10000);
+        CHECK(a.name() == n.name);
+        CHECK(a.path() == "/dev/shm/forkline." + n.name);
+        CHECK(a.data()[9999] == std::byte{0});  // zero-filled
+        struct stat st;
+        REQUIRE(::stat(a.path().c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0600);
+
+        std::memcpy(a.data(), "hello", 6);
+        fl::shared_memory b(n.name);  // attach: the same bytes
+        CHECK(b.size() == 10000);
+        CHECK(std::strcmp(reinterpret_cast<const char*>(b.data()), "hello") == 0);
+        pid_t child = fl::test::fork_child([&] {
+            fl::shared_memory c(n.name);
+            std::memcpy(c.data() + 100, "from child", 11);
+            return 0;
+        });
+        CHECK(fl::test::wait_child(child) == 0);
+        CHECK(std::strcmp(reinterpret_cast<const char*>(a.data() + 100), "from child") == 0);
+
+        b.close();
+        CHECK(b.data() == nullptr);
+        CHECK(a.data() != nullptr);
+    }
+    CHECK(n.exists());  // a segment lasts until unlinked, as a file
+    fl::shared_memory again(n.name);
+    again.unlink();
+    CHECK_FALSE(n.exists());
+    CHECK(again.data()[0] == std::byte{'h'});  // still mapped here
+    CHECK(error_of([&] { again.unlink(); }) == std::errc::no_such_file_or_directory);
+}
+
+TEST_CASE("shared_memory: clear errors for names that exist, names that don't and bad names", "[mp][shared_memory]") {
+    scratch_name n("shm-errors");
+    CHECK(error_of([&] { fl::shared_memory(n.name); }) == std::errc::no_such_file_or_directory);
+    fl::shared_memory a(n.name, 64);
+    CHECK(error_of([&] { fl::shared_memory(n.name, 64); }) == std::errc::file_exists);
+    try {
+        fl::shared_memory(n.name, 64);
+    } catch (const std::system_error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("'" + n.name + "'") && Catch::Contains("exists already"));
+    }
+    CHECK_THROWS_AS(fl::shared_memory("", 64), std::invalid_argument);
+    CHECK_THROWS_AS(fl::shared_memory("a/b", 64), std::invalid_argument);
+    CHECK_THROWS_AS(fl::shared_memory(n.name + "-zero", 0), std::invalid_argument);
+    CHECK(fl::shared_memory::remove(n.name));
+    CHECK_FALSE(fl::shared_memory::remove(n.name));
+}
+
+TEST_CASE("manager: dict, list, value and queue, seen by a second attachment", "[mp][manager]") {
+    scratch_name n("objects");
+    fl::manager m(n.name, 1 << 20);
+    CHECK(m.name() == n.name);
+    auto d = m.dict<std::string, long>("totals");
+    d.set("east", 5);
+    d.set("west", 7);
+    d.set("east", 6);
+    auto l = m.list<std::string>("log");
+    l.push_back("one");
+    l.push_back("two");
+    auto v = m.value<double>("rate", 1.5);
+    auto q = m.queue<std::vector<int>>("batches");
+    q.put({1, 2, 3});
+
+    fl::manager peer(n.name);
+    auto d2 = peer.dict<std::string, long>("totals");
+    CHECK(d2.size() == 2);
+    CHECK(d2.get("east") == 6);
+    CHECK_FALSE(d2.get("north"));
+    CHECK(d2.contains("west"));
+    CHECK(d2.erase("west"));
+    CHECK_FALSE(d.erase("west"));
+    CHECK(d.items() == std::vector<std::pair<std::string, long>>{{"east", 6}});
+    CHECK(d2.update("east", [](long& x) { x *= 10; }) == 60);
+    CHECK(d.update("south", [](long& x) { x += 1; }, 100) == 101);
+
+    auto l2 = peer.list<std::string>("log");
+    CHECK(l2.to_vector() == std::vector<std::string>{"one", "two"});
+    l2.set(0, "uno");
+    CHECK(l.at(0) == "uno");
+    CHECK_THROWS_AS(l.at(2), std::out_of_range);
+    CHECK_THROWS_AS(l.set(2, "x"), std::out_of_range);
+    CHECK(l2.pop_back() == "two");
+    CHECK(l.size() == 1);
+
+    auto v2 = peer.value<double>("rate", 99.0);  // exists: the initial value is not used
+    CHECK(v2.load() == 1.5);
+    v2.store(2.5);
+    CHECK(v.load() == 2.5);
+    CHECK(v.update([](double& x) { x *= 2; }) == 5.0);
+
+    auto q2 = peer.queue<std::vector<int>>("batches");
+    CHECK(q2.get() == std::vector<int>{1, 2, 3});
+    CHECK_FALSE(q2.try_get());
+    CHECK_FALSE(q2.get(20ms));
+    q.close();
+    CHECK(q2.closed());
+    CHECK_FALSE(q2.get());
+    CHECK_THROWS_AS(q2.put({4}), fl::queue_closed);
+    CHECK(m.free_bytes() < m.size());
+}
+
+TEST_CASE("manager: clear errors for names, kinds, types and a full segment", "[mp][manager]") {
+    scratch_name n("errors");
+    CHECK(error_of([&] { fl::manager m(n.name); }) == std::errc::no_such_file_or_directory);
+    CHECK_THROWS_AS(fl::manager(n.name, 100), std::invalid_argument);
+    fl::manager m(n.name, 64 << 10);
+    CHECK(error_of([&] { fl::manager again(n.name, 64 << 10); }) == std::errc::file_exists);
+
+    m.dict<std::string, long>("totals");
+    CHECK_THROWS_WITH(m.list<long>("totals"), Catch::Contains("'totals'") && Catch::Contains("not the list"));
+    CHECK_THROWS_AS((m.dict<std::string, int>("totals")), std::invalid_argument);
+
+    auto big = m.list<std::string>("big");
+    std::size_t pushed = 0;
+    try {
+        for (;; ++pushed) big.push_back(std::string(1000, 'x'));
+    } catch (const fl::segment_full& e) {
+        CHECK_THAT(e.what(), Catch::Contains("list 'big'") && Catch::Contains("out of space"));
+    }
+    CHECK(pushed > 10);
+    CHECK(big.size() == pushed);  // the failed push left the list as it was
+    big.clear();
+    big.push_back("room again");
+    CHECK(big.size() == 1);
+
+    {
+        scratch_name plain("not-a-manager");
+        fl::shared_memory shm(plain.name, 8192);
+        CHECK_THROWS_WITH(fl::manager(plain.name), Catch::Contains("not a forkline manager"));
+    }
+    m.unlink();
+    CHECK_FALSE(n.exists());
+    CHECK(m.dict<std::string, long>("totals").size() == 0);  // still usable here
+}
+
+TEST_CASE("manager: 4 processes updating one dict lose no update", "[mp][manager]") {
+    scratch_name n("counts");
+    fl::manager m(n.name, 1 << 20);
+    auto hits = m.dict<std::string, long>("hits");
+    std::vector<fl::process> workers;
+    for (int w = 0; w < 4; ++w)
+        workers.emplace_back([&] {
+            for (int i = 0; i < 2000; ++i) hits.update(i % 2 ? "odd" : "even", [](long& x) { ++x; });
+        });
+    for (auto& p : workers) p.start();
+    for (auto& p : workers) p.join();
+    CHECK(hits.get("odd") == 4000);
+    CHECK(hits.get("even") == 4000);
+}
+
+TEST_CASE("manager: a second program attaches by name (posix_spawn)", "[mp][manager]") {
+    scratch_name n("peer");
+    fl::manager m(n.name, 1 << 20);
+    auto in = m.dict<std::string, long>("in");
+    in.set("a", 40);
+    in.set("b", 2);
+    auto jobs = m.queue<int>("jobs", 16);
+
+    std::string path = FORKLINE_MANAGER_PEER;
+    std::vector<char*> argv{path.data(), n.name.data(), nullptr};
+    pid_t pid;
+    REQUIRE(::posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
+    long got = 0, sum = 0;
+    while (auto j = jobs.get()) {  // the peer puts 1000 through a queue of 16 and closes it
+        ++got;
+        sum += *j;
+    }
+    CHECK(fl::test::wait_child(pid) == 0);
+    CHECK(got == 1000);
+    CHECK(sum == 1000L * 1001 / 2);
+    CHECK(m.value<long>("sum").load() == 42);
+    CHECK(m.list<std::string>("log").to_vector() == std::vector<std::string>{"peer"});
+}
+
+TEST_CASE("manager: a process killed holding the lock does not wedge the others", "[mp][manager]") {
+    scratch_name n("robust");
+    fl::manager m(n.name, 1 << 20);
+    auto d = m.dict<std::string, long>("d");
+    fl::event inside;
+    fl::process holder([&] {
+        d.update("k", [&](long& x) {
+            x = 1;
+            inside.set();
+            for (;;) ::pause();  // holds the segment's lock until killed
+        });
+    });
+    holder.start();
+    REQUIRE(inside.wait_for(10s));
+    holder.kill();
+    holder.join();
+    d.set("k", 2);  // the next locker gets the lock
+    CHECK(d.get("k") == 2);
+}
+
+namespace {
+
+/// Runs tools/forkline-shm with these arguments; its exit status and what it printed.
+std::pair<int, std::string> shm_tool(std::vector<std::string> args) {
+    std::string path = FORKLINE_SHM_TOOL;
+    args.insert(args.begin(), path);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    ::posix_spawn_file_actions_addclose(&actions, fds[0]);
+    pid_t pid;
+    int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    REQUIRE(rc == 0);
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    return {fl::test::wait_child(pid), out};
+}
+
+}  // namespace
+
+TEST_CASE("forkline-shm lists segments with who maps them and removes the stale ones", "[mp][manager][tool]") {
+    scratch_name used("tool-used"), stale("tool-stale");
+    fl::manager m(used.name, 1 << 16);
+    { fl::shared_memory s(stale.name, 4096); }  // made and dropped: nobody maps it now
+
+    auto [status, out] = shm_tool({"list"});
+    CHECK(status == 0);
+    auto line_of = [&](const std::string& name) {
+        auto at = out.find(name + " ");
+        return at == std::string::npos ? std::string() : out.substr(at, out.find('\n', at) - at);
+    };
+    CHECK_THAT(line_of(used.name), Catch::Contains("manager") && Catch::Contains(std::to_string(::getpid())));
+    CHECK_THAT(line_of(stale.name), Catch::Contains("shared_memory") && Catch::EndsWith("stale"));
+
+    // Limited to this test's names: other stale segments of this user are not ours to remove.
+    std::tie(status, out) = shm_tool({"remove", "--stale", "test-" + std::to_string(::getpid()) + "-tool"});
+    CHECK(status == 0);
+    CHECK_THAT(out, Catch::Contains("removed " + stale.name));
+    CHECK_FALSE(stale.exists());
+    CHECK(used.exists());
+
+    std::tie(status, out) = shm_tool({"remove", stale.name});
+    CHECK(status == 1);
+    std::tie(status, out) = shm_tool({"remove", used.name});
+    CHECK(status == 0);
+    CHECK_FALSE(used.exists());
+    CHECK(m.dict<int, int>("still").size() == 0);  // the mapping stays usable
+}
