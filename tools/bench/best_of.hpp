@@ -1,11 +1,13 @@
 // What the benchmarks share: timing a run in wall time and CPU time (this process and its reaped
-// children), keeping the fastest of several runs.
+// children), keeping the fastest of several runs; writing a count or rate short.
 #pragma once
 
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
+#include <string>
 
 namespace forkline::bench {
 
@@ -43,6 +45,16 @@ inline timing best_of(int repeats, const std::function<void()>& fn, double enoug
         if (wall > enough) break;
     }
     return t;
+}
+
+/// v with three significant digits and a k, M or G suffix: "1.31 M".
+inline std::string human(double v) {
+    char buf[32];
+    if (v >= 1e9) std::snprintf(buf, sizeof buf, "%.2f G", v / 1e9);
+    else if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2f M", v / 1e6);
+    else if (v >= 1e3) std::snprintf(buf, sizeof buf, "%.2f k", v / 1e3);
+    else std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
 }
 
 }  // namespace forkline::bench

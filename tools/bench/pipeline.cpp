@@ -29,6 +29,7 @@
 #include <vector>
 
 namespace fl = forkline;
+using forkline::bench::human;
 
 namespace {
 
@@ -122,15 +123,6 @@ std::optional<row> python_row(long n) {
     int got = std::fscanf(p, "%lf %lf", &items, &seconds);
     if (::pclose(p) != 0 || got != 2) return std::nullopt;
     return row{"python multiprocessing.Queue: count | map | sum", items, seconds, 0, -1, "3 processes"};
-}
-
-std::string human(double v) {
-    char buf[32];
-    if (v >= 1e9) std::snprintf(buf, sizeof buf, "%.2f G", v / 1e9);
-    else if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2f M", v / 1e6);
-    else if (v >= 1e3) std::snprintf(buf, sizeof buf, "%.2f k", v / 1e3);
-    else std::snprintf(buf, sizeof buf, "%.0f", v);
-    return buf;
 }
 
 }  // namespace

@@ -43,6 +43,7 @@
 extern char** environ;
 
 namespace fl = forkline;
+using forkline::bench::human;
 namespace rv = ranges::views;
 
 namespace {
@@ -237,15 +238,6 @@ row measure(std::string name, double lines, int repeats, double enough, const st
             const std::function<void()>& best = {}) {
     auto t = forkline::bench::best_of(repeats, fn, enough, best);
     return row{std::move(name), lines, t.seconds, t.cpu, t.runs, false, ""};
-}
-
-std::string human(double v) {
-    char buf[32];
-    if (v >= 1e9) std::snprintf(buf, sizeof buf, "%.2f G", v / 1e9);
-    else if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2f M", v / 1e6);
-    else if (v >= 1e3) std::snprintf(buf, sizeof buf, "%.2f k", v / 1e3);
-    else std::snprintf(buf, sizeof buf, "%.0f", v);
-    return buf;
 }
 
 long total_words(const counts& c) {
