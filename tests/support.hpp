@@ -34,6 +34,14 @@ inline int wait_child(pid_t pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/// True when the child has ended (reaped now, its exit code or 128 + signal in `code`).
+inline bool exited(pid_t pid, int& code) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) != pid) return false;
+    code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return true;
+}
+
 /// True when this process has no child at all, running or zombie.
 inline bool no_children_left() {
     int status;

@@ -4,8 +4,8 @@
 //   forkline-shm remove NAME...      removes these segments
 //   forkline-shm remove --stale [PREFIX]   removes every segment that no process maps (whose
 //                                   name starts with PREFIX, when given)
-// A segment lasts until removed, as a file does; "stale" means no running process of this user
-// has it mapped now, so removing it only loses what it holds. Exit status: 0, or 1 when a
+// Only this user's segments are listed. A segment lasts until removed, as a file does; "stale"
+// means no running process of this user (in this PID namespace) has it mapped now, so removing it only loses what it holds. Exit status: 0, or 1 when a
 // segment to remove did not exist (or could not be removed), 2 for bad arguments.
 #include <forkline/mp/detail/segment.hpp>
 #include <forkline/mp/shared_memory.hpp>
@@ -89,7 +89,8 @@ std::vector<segment> segments() {
         s.name = e.substr(fl::detail::segment_prefix.size());
         std::string path = dir + e;
         struct stat st {};
-        if (::stat(path.c_str(), &st) == 0) s.bytes = st.st_size;
+        if (::stat(path.c_str(), &st) != 0 || st.st_uid != ::geteuid()) continue;  // this user's only
+        s.bytes = st.st_size;
         s.kind = kind_of(path);
         s.pids = users[path];
         out.push_back(std::move(s));

@@ -40,9 +40,9 @@ int warehouse(const char* self) {
     const std::string name = "manager-dict-example-" + std::to_string(::getpid());
     fl::manager m(name, 1 << 16);
     struct remove_at_end {
-        fl::manager& m;
-        ~remove_at_end() { m.unlink(); }  // a segment lasts until removed, as a file does
-    } cleanup{m};
+        const std::string& name;
+        ~remove_at_end() { fl::manager::remove(name); }  // a segment lasts until removed, as a file does
+    } cleanup{name};
 
     stock items = m.dict<std::string, int>("stock");
     items.set("apples", 10);

@@ -13,11 +13,12 @@ namespace forkline::detail {
 struct deadline {
     using clock_type = std::chrono::steady_clock;
 
-    /// `ns` from now; negative: no limit.
+    /// `ns` from now; negative: no limit; 0: passed already. Only a positive one reads the clock
+    /// (a queue makes one per put and get).
     explicit deadline(long long ns)
-        : forever(ns < 0), at(clock_type::now() + std::chrono::nanoseconds(std::max(ns, 0LL))) {}
+        : forever(ns < 0), at(ns > 0 ? clock_type::now() + std::chrono::nanoseconds(ns) : clock_type::time_point{}) {}
 
-    bool passed() const { return !forever && clock_type::now() >= at; }
+    bool passed() const { return !forever && (at == clock_type::time_point{} || clock_type::now() >= at); }
 
     /// Milliseconds left, rounded up so that a wait never ends early; -1 for no limit.
     int ms_left() const {

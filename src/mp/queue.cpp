@@ -23,42 +23,59 @@ namespace forkline::detail {
 
 namespace {
 
-/// A futex word that sleepers wait on for a change, and the count of them (so that the other
-/// side makes a system call only when someone sleeps).
-struct signal_word {
+/// A futex word that sleepers wait on for a change, the count of them, and the word's value they
+/// went to sleep on. The other side makes a system call only when someone sleeps, and only once
+/// per sleep: the first wake after sleepers settled on a value bumps the word and wakes them all;
+/// the wakes after it, while they are getting up, see the word moved on and return at once.
+struct alignas(64) signal_word {
     std::atomic<std::uint32_t> seq{0};
     std::atomic<std::uint32_t> sleepers{0};
+    std::atomic<std::uint32_t> slept_on{0};
 
     /// Sleeps until the word changes or `d` passes, unless `ready()` holds once announced.
     template <class Ready>
     void sleep(const deadline& d, Ready&& ready) {
         std::uint32_t s = seq.load(std::memory_order_acquire);
+        slept_on.store(s, std::memory_order_relaxed);
         sleepers.fetch_add(1, std::memory_order_seq_cst);
         if (!ready()) ipc::futex_wait(seq, s, d.ms_left());
         sleepers.fetch_sub(1, std::memory_order_relaxed);
     }
-    void wake(int n) {
+    void wake() {
         std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (sleepers.load(std::memory_order_relaxed) == 0) return;
-        seq.fetch_add(1, std::memory_order_release);
-        ipc::futex_wake(seq, n);
+        // acquire: a sleeper's count comes with the value it slept on
+        if (sleepers.load(std::memory_order_acquire) == 0) [[likely]]
+            return;
+        std::uint32_t s = seq.load(std::memory_order_relaxed);
+        if (s != slept_on.load(std::memory_order_relaxed)) return;  // woken already, not up yet
+        if (seq.compare_exchange_strong(s, s + 1, std::memory_order_release)) ipc::futex_wake(seq, INT_MAX);
     }
 };
 
-/// The part in shared memory, at the start of the region; the ring's bytes follow.
+/// The part in shared memory, at the start of the region; the ring's bytes follow. What each side
+/// writes on every item has cache lines of its own, so a producer and a consumer on two cores
+/// take lines from each other no more than the ring itself needs.
 struct control {
-    pthread_mutex_t put_lock, get_lock;
-    std::atomic<std::uint32_t> closed{0};
-    alignas(64) std::atomic<std::uint64_t> count{0};       ///< items in the ring
+    alignas(64) pthread_mutex_t put_lock;
+    alignas(64) pthread_mutex_t get_lock;
+    alignas(64) std::atomic<std::uint64_t> puts{0};  ///< items written; by the put_lock holder
+    alignas(64) std::atomic<std::uint64_t> gets{0};  ///< items read; by the get_lock holder
+    alignas(64) std::atomic<std::uint32_t> closed{0};
+    std::uint64_t maxsize;
+    bool joinable;
     alignas(64) std::atomic<std::uint64_t> unfinished{0};  ///< joinable: put and not task_done
     std::atomic<std::uint32_t> done_seq{0};                ///< bumped when unfinished reaches 0
     signal_word items, room;
-    std::uint64_t maxsize;
-    bool joinable;
     ipc::ring_control ring;
 
     control(std::uint64_t maxsize, bool joinable, std::uint64_t bytes)
         : maxsize(maxsize), joinable(joinable), ring(bytes) {}
+
+    std::uint64_t count() const noexcept {
+        std::uint64_t g = gets.load(std::memory_order_acquire);
+        std::uint64_t p = puts.load(std::memory_order_acquire);
+        return p > g ? p - g : 0;
+    }
 };
 
 }  // namespace
@@ -100,7 +117,8 @@ queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long 
     const bool streams = ipc::byte_record::header + ipc::byte_record::padded(n) > cap / 2;
     auto room = [&] {
         if (c.closed.load(std::memory_order_acquire)) return true;
-        if (c.maxsize && c.count.load(std::memory_order_acquire) >= c.maxsize) return false;
+        if (c.maxsize && c.puts.load(std::memory_order_relaxed) - c.gets.load(std::memory_order_acquire) >= c.maxsize)
+            return false;
         out.resync();
         // A record that streams goes into an empty ring, where the reader can take it in pieces.
         return streams ? c.ring.head.load() == c.ring.tail.load(std::memory_order_acquire) : out.fits(n);
@@ -112,11 +130,12 @@ queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long 
     if (c.closed.load(std::memory_order_acquire)) return result::closed;
     if (c.joinable) c.unfinished.fetch_add(1, std::memory_order_relaxed);
     // A getter sleeping for items must come for a streamed record before it is complete.
-    out.write(n, [&](std::byte* dst) { fill(ctx, dst); }, [](void* w) { static_cast<signal_word*>(w)->wake(1); },
+    out.write(n, [&](std::byte* dst) { fill(ctx, dst); }, [](void* w) { static_cast<signal_word*>(w)->wake(); },
               &c.items);
     out.flush();
-    c.count.fetch_add(1, std::memory_order_release);
-    c.items.wake(1);
+    c.puts.store(c.puts.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    lock.unlock();
+    c.items.wake();
     return result::done;
 }
 
@@ -142,13 +161,15 @@ queue_core::result queue_core::get(use_fn use, void* ctx, long long timeout_ns) 
         in.resync();  // a record that does not decode is dropped, not read forever
         in.read([](const std::byte*, std::size_t) {});
         in.release();
-        c.count.fetch_sub(1, std::memory_order_acq_rel);
-        c.room.wake(1);
+        c.gets.store(c.gets.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        lock.unlock();
+        c.room.wake();
         throw;
     }
     in.release();
-    c.count.fetch_sub(1, std::memory_order_acq_rel);
-    c.room.wake(1);
+    c.gets.store(c.gets.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    lock.unlock();
+    c.room.wake();
     return result::done;
 }
 
@@ -156,14 +177,14 @@ void queue_core::close() noexcept {
     control& c = *s_->c;
     c.closed.store(1, std::memory_order_seq_cst);
     c.ring.wake_all();
-    c.items.wake(INT_MAX);
-    c.room.wake(INT_MAX);
+    c.items.wake();
+    c.room.wake();
 }
 
 bool queue_core::closed() const noexcept { return s_->c->closed.load(std::memory_order_acquire) != 0; }
 
 std::size_t queue_core::size_approx() const noexcept {
-    return static_cast<std::size_t>(s_->c->count.load(std::memory_order_relaxed));
+    return static_cast<std::size_t>(s_->c->count());
 }
 
 std::size_t queue_core::maxsize() const noexcept { return static_cast<std::size_t>(s_->c->maxsize); }

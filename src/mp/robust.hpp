@@ -53,12 +53,16 @@ public:
     robust_guard(pthread_mutex_t* m, const deadline& d, const char* what)
         : m_(m), outcome_(lock_robust(m, d, what)) {}
     robust_guard(pthread_mutex_t* m, const char* what) : robust_guard(m, deadline(-1), what) {}
+    robust_guard(robust_guard&& o) noexcept : m_(o.m_), outcome_(o.outcome_) { o.outcome_ = lock_outcome::busy; }
     robust_guard(const robust_guard&) = delete;
     robust_guard& operator=(const robust_guard&) = delete;
-    ~robust_guard() {
-        if (held()) pthread_mutex_unlock(m_);
-    }
+    ~robust_guard() { unlock(); }
     bool held() const noexcept { return outcome_ != lock_outcome::busy; }
+    /// Lets go before the end of the scope (to wake others without holding it).
+    void unlock() noexcept {
+        if (held()) pthread_mutex_unlock(m_);
+        outcome_ = lock_outcome::busy;
+    }
     /// The previous holder died holding it: what it guarded may be half-updated.
     bool owner_died() const noexcept { return outcome_ == lock_outcome::owner_died; }
 

@@ -49,7 +49,9 @@ shared_memory::shared_memory(std::string name, std::size_t size) : name_(std::mo
     if (fd < 0) fail(errno, errno == EEXIST ? what + " exists already" : what + ": cannot create it");
     fd_guard g{fd};
     try {
-        if (::ftruncate(fd, static_cast<off_t>(size)) < 0) fail(errno, what + ": cannot make it " + std::to_string(size) + " bytes");
+        // Reserved now (not on first touch), so a /dev/shm too small fails here, not with SIGBUS later.
+        if (int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size)))
+            fail(err, what + ": cannot make it " + std::to_string(size) + " bytes");
         data_ = map(fd, size, what);
     } catch (...) {
         ::shm_unlink(shm.c_str());

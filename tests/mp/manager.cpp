@@ -151,12 +151,28 @@ TEST_CASE("manager: dict, list, value and queue, seen by a second attachment", "
     auto q2 = peer.queue<std::vector<int>>("batches");
     CHECK(q2.get() == std::vector<int>{1, 2, 3});
     CHECK_FALSE(q2.try_get());
+    auto before = std::chrono::steady_clock::now();
     CHECK_FALSE(q2.get(20ms));
+    CHECK(std::chrono::steady_clock::now() - before >= 20ms);
     q.close();
     CHECK(q2.closed());
     CHECK_FALSE(q2.get());
     CHECK_THROWS_AS(q2.put({4}), fl::queue_closed);
-    CHECK(m.free_bytes() < m.size());
+
+    std::size_t free = m.free_bytes();
+    d.set(std::string(1000, 'k'), 1);
+    CHECK(m.free_bytes() < free - 1000);
+    CHECK(d.erase(std::string(1000, 'k')));
+    CHECK(m.free_bytes() == free);
+
+    auto small = m.queue<int>("small", 2);
+    CHECK(small.try_put(1));
+    CHECK(small.put(2, 10ms));
+    CHECK_FALSE(small.try_put(3));
+    before = std::chrono::steady_clock::now();
+    CHECK_FALSE(small.put(3, 20ms));
+    CHECK(std::chrono::steady_clock::now() - before >= 20ms);
+    CHECK(small.size_approx() == 2);
 }
 
 TEST_CASE("manager: clear errors for names, kinds, types and a full segment", "[mp][manager]") {
@@ -179,7 +195,12 @@ TEST_CASE("manager: clear errors for names, kinds, types and a full segment", "[
     }
     CHECK(pushed > 10);
     CHECK(big.size() == pushed);  // the failed push left the list as it was
-    big.clear();
+    auto totals = m.dict<std::string, long>("totals");
+    CHECK_FALSE(totals.get(std::string(100, 'x')));  // a full segment can still be read...
+    CHECK_FALSE(totals.erase(std::string(100, 'x')));
+    CHECK_THROWS_AS(totals.set(std::string(5000, 'y'), 1), fl::segment_full);
+    CHECK(totals.size() == 0);
+    big.clear();  // ...and emptied
     big.push_back("room again");
     CHECK(big.size() == 1);
 
@@ -221,11 +242,17 @@ TEST_CASE("manager: a second program attaches by name (posix_spawn)", "[mp][mana
     pid_t pid;
     REQUIRE(::posix_spawn(&pid, path.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
     long got = 0, sum = 0;
-    while (auto j = jobs.get()) {  // the peer puts 1000 through a queue of 16 and closes it
-        ++got;
-        sum += *j;
+    int status = -1;
+    for (;;) {  // the peer puts 1000 through a queue of 16 and closes it; if it fails, stop
+        if (auto j = jobs.get(100ms)) {
+            ++got;
+            sum += *j;
+        } else if (jobs.closed() || fl::test::exited(pid, status)) {
+            break;
+        }
     }
-    CHECK(fl::test::wait_child(pid) == 0);
+    if (status < 0) status = fl::test::wait_child(pid);
+    CHECK(status == 0);
     CHECK(got == 1000);
     CHECK(sum == 1000L * 1001 / 2);
     CHECK(m.value<long>("sum").load() == 42);
@@ -248,8 +275,18 @@ TEST_CASE("manager: a process killed holding the lock does not wedge the others"
     REQUIRE(inside.wait_for(10s));
     holder.kill();
     holder.join();
-    d.set("k", 2);  // the next locker gets the lock
+    d.set("k", 2);  // the next locker gets the lock; fn had changed nothing, so all is well
     CHECK(d.get("k") == 2);
+}
+
+TEST_CASE("manager: an object used inside an update function is a clear error, not a deadlock", "[mp][manager]") {
+    scratch_name n("nested");
+    fl::manager m(n.name, 1 << 16);
+    auto d = m.dict<std::string, long>("d");
+    auto other = m.value<long>("other", 5);
+    CHECK_THROWS_WITH(d.update("k", [&](long& x) { x = other.load(); }), Catch::Contains("inside an update function"));
+    CHECK_FALSE(d.contains("k"));
+    CHECK(d.update("k", [v = other.load()](long& x) { x = v; }) == 5);
 }
 
 namespace {

@@ -26,9 +26,22 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Thrown by every call on a manager's segment once a process died while changing it (allocating,
+/// linking a node): its contents cannot be trusted. Remove the segment and make it again.
+class segment_corrupt : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 namespace detail {
 
 struct manager_state;
+
+/// Keys are compared by their encoding: a raw struct with padding could encode equal keys
+/// differently, so such keys are refused (numbers, enums and padding-free structs are fine).
+template <class K>
+inline constexpr bool canonical_key = !trivially_transferable<K> || std::is_arithmetic_v<K> || std::is_enum_v<K> ||
+                                      std::has_unique_object_representations_v<K>;
 
 /// An object in a manager's segment, untyped: keys, values and items are encoded bytes. Every
 /// operation holds the segment's lock (robust: a process that dies holding it does not wedge the
@@ -129,6 +142,13 @@ protected:
 /// key). Copies refer to the same dictionary.
 template <class K, class V>
 class shared_dict : public detail::shared_container {
+    static_assert(transferable<K> && transferable<V>,
+                  "forkline::manager::dict<K, V>: K and V must be fl::transferable (owning values, no pointers or "
+                  "views), as the dict lives in memory other programs map elsewhere");
+    static_assert(detail::canonical_key<K>,
+                  "forkline::manager::dict<K, V>: K is a struct with padding, whose bytes can differ between equal "
+                  "keys; use a struct without padding, or a std::tuple of its fields");
+
 public:
     void set(const K& key, const V& value) { o_.dict_set(detail::encoding(key), detail::encoding(value)); }
     /// The value for key, if there is one.
@@ -137,11 +157,12 @@ public:
         o_.dict_get(detail::encoding(key), detail::decode_to<V>, &out);
         return out;
     }
-    bool contains(const K& key) const { return o_.dict_get(detail::encoding(key), [](void*, auto) {}, nullptr); }
+    bool contains(const K& key) const { return o_.dict_get(detail::encoding(key), nullptr, nullptr); }
     /// Removes key; false when it was not there.
     bool erase(const K& key) { return o_.dict_erase(detail::encoding(key)); }
     /// Calls fn(V&) on key's value (`fallback` when absent) and stores the result, all under the
-    /// lock, so concurrent updates never lose one; returns the new value.
+    /// segment's lock, so concurrent updates never lose one; returns the new value. fn must not
+    /// use the manager's objects (std::logic_error): read what it needs first.
     /// Example: `hits.update(page, [](long& n) { ++n; });`
     template <class Fn>
     V update(const K& key, Fn fn, const V& fallback = V{}) {
@@ -169,6 +190,9 @@ private:
 /// A list in a manager's segment. Each call is atomic. Copies refer to the same list.
 template <class T>
 class shared_list : public detail::shared_container {
+    static_assert(transferable<T>, "forkline::manager::list<T>: T must be fl::transferable (owning values, no "
+                                   "pointers or views)");
+
 public:
     void push_back(const T& v) { o_.list_push(detail::encoding(v)); }
     /// Item i. Errors: std::out_of_range past the end.
@@ -206,6 +230,9 @@ private:
 /// One value in a manager's segment. Each call is atomic; update() makes a read-modify-write one.
 template <class T>
 class shared_value {
+    static_assert(transferable<T>, "forkline::manager::value<T>: T must be fl::transferable (owning values, no "
+                                   "pointers or views)");
+
 public:
     T load() const {
         std::optional<T> out;
@@ -231,9 +258,14 @@ private:
 };
 
 /// A queue in a manager's segment, as fl::queue (put, try_put, get, try_get, with timeouts) but
-/// reachable by name from other programs.
+/// reachable by name from other programs. Bounded by `maxsize` and by the segment: a put that
+/// finds the segment full throws fl::segment_full rather than waiting. An item that does not
+/// decode is dropped as get throws.
 template <class T>
 class shared_queue : public detail::queue_calls<shared_queue<T>, T> {
+    static_assert(transferable<T>, "forkline::manager::queue<T>: T must be fl::transferable (owning values, no "
+                                   "pointers or views)");
+
 public:
     /// No more puts (they throw fl::queue_closed); getters drain what is left, then get nothing.
     void close() { o_.queue_close(); }
@@ -263,9 +295,10 @@ private:
 /// value and queue return the object with that name, made (empty) when it is not there yet.
 /// Keys, values and items are encoded (any fl::transferable type), so no pointer crosses over.
 ///
-/// The segment lasts until unlink() (or `forkline-shm remove NAME`), as a file does. Every call on
-/// an object takes the segment's one lock; it is robust, so a program killed holding it does not
-/// wedge the others (though the object it was changing may be left half-changed).
+/// The segment lasts until unlink() (or `forkline-shm remove NAME`), as a file does; its memory is
+/// reserved when it is made. Every call on an object takes the segment's one lock; it is robust,
+/// so a program killed holding it does not wedge the others. A program killed in the middle of
+/// changing the segment's heap leaves it corrupt: every later call throws fl::segment_corrupt.
 ///
 /// Example:
 ///     fl::manager m("orders", 1 << 20);                      // program A
@@ -275,7 +308,8 @@ private:
 /// Errors: std::system_error (std::errc::file_exists) creating a name that exists, (no_such_file_
 /// or_directory) attaching one that doesn't; std::invalid_argument for a bad name, a segment too
 /// small (under 4 KiB), one that is not a manager, or an object asked for with another kind or
-/// type than it was made with; fl::segment_full when the segment has no room left.
+/// type than it was made with (as the compiler names the types: two programs must agree on what a
+/// type holds); fl::segment_full when the segment has no room left; fl::segment_corrupt.
 class manager {
 public:
     manager(std::string name, std::size_t size);

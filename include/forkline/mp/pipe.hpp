@@ -33,7 +33,10 @@ std::pair<connection<T>, connection<T>> pipe(bool duplex = true, std::size_t rin
 /// two processes using one end at once stay safe (each direction is an fl::queue) but interleave.
 ///
 /// close() ends both directions at this end: the other end's recv drains what was sent, then
-/// returns nothing; its send throws fl::queue_closed. Copies of an end are the same end.
+/// returns nothing; its send throws fl::queue_closed. Copies of an end are the same end, and the
+/// ends are shared memory, not descriptors: unlike Python, a parent must not close() the child's
+/// end after start() (that would close it for the child too). An end whose process dies without
+/// close() is not closed: use recv(timeout) where the other side may die.
 /// Errors: std::logic_error for send on an end that only receives or recv on one that only sends;
 /// fl::queue_closed for send after either end closed.
 template <class T>

@@ -82,9 +82,11 @@ public:
 private:
     template <class Fn, class... Args>
     static std::function<void()> body_of(Fn&& fn, Args&&... args) {
-        constexpr bool storable = (std::is_constructible_v<std::decay_t<Args>, Args&&> && ...);
-        static_assert(storable, "forkline::process(fn, args...): an argument cannot be copied or moved into the "
-                                "process; pass std::ref(x) for a queue, lock or other shared object");
+        constexpr bool storable = std::is_constructible_v<std::decay_t<Fn>, Fn&&> &&
+                                  (std::is_constructible_v<std::decay_t<Args>, Args&&> && ...);
+        static_assert(storable, "forkline::process(fn, args...): fn or an argument cannot be copied or moved into "
+                                "the process (pass std::move(fn) for a move-only one); pass std::ref(x) for a "
+                                "queue, lock or other shared object");
         constexpr bool callable = std::is_invocable_v<std::decay_t<Fn>&, std::decay_t<Args>&...>;
         static_assert(callable, "forkline::process(fn, args...): fn cannot be called with these arguments (each "
                                 "is passed as an lvalue of its decayed type; use std::ref(x) for a reference)");

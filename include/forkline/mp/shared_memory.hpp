@@ -11,8 +11,8 @@
 namespace forkline {
 
 /// A named block of shared memory: /dev/shm/forkline.NAME, mode 0600 (the creating user only).
-/// fl::shared_memory(name, size) creates it, zero-filled; fl::shared_memory(name) attaches to one
-/// that exists, made by this program or another. Like a file, it lasts until unlink() (or
+/// fl::shared_memory(name, size) creates it, zero-filled, its memory reserved at once;
+/// fl::shared_memory(name) attaches to one that exists, made by this program or another. Like a file, it lasts until unlink() (or
 /// fl::shared_memory::remove(name), or `forkline-shm remove`), whoever made it and whether or not
 /// anyone still maps it; close() only unmaps it here (the destructor does that). Holds bytes: put
 /// only trivially copyable data without pointers in it (another program maps it elsewhere).
@@ -25,7 +25,8 @@ namespace forkline {
 ///     use(view.buf());  ... view.close(); view.unlink();
 /// Errors: std::invalid_argument for an empty name, one with '/', or a size of 0;
 /// std::system_error with std::errc::file_exists when creating a name that exists,
-/// std::errc::no_such_file_or_directory when attaching one that doesn't, others from the system.
+/// std::errc::no_such_file_or_directory when attaching one that doesn't, std::errc::no_message_
+/// available (ENODATA) when attaching one whose creator has not sized it yet, others from the system.
 class shared_memory {
 public:
     shared_memory(std::string name, std::size_t size);
