@@ -57,7 +57,10 @@ struct alignas(64) signal_word {
 /// take lines from each other no more than the ring itself needs.
 struct control {
     alignas(64) pthread_mutex_t put_lock;
+    ipc::cursor_position put_at;  ///< where the producers' cursor stands, under put_lock
+    std::uint64_t gets_seen = 0;  ///< `gets` as last read by a producer (for maxsize), under put_lock
     alignas(64) pthread_mutex_t get_lock;
+    ipc::cursor_position get_at;  ///< where the consumers' cursor stands, under get_lock
     alignas(64) std::atomic<std::uint64_t> puts{0};  ///< items written; by the put_lock holder
     alignas(64) std::atomic<std::uint64_t> gets{0};  ///< items read; by the get_lock holder
     alignas(64) std::atomic<std::uint32_t> closed{0};
@@ -77,6 +80,18 @@ struct control {
         return p > g ? p - g : 0;
     }
 };
+
+/// Polls `ready` for a few microseconds (not for a call that must not wait): the other side is
+/// often about to make progress, and a sleep and a wake-up cost two system calls.
+template <class Ready>
+bool spin_until(Ready&& ready, long long timeout_ns) {
+    if (timeout_ns == 0) return ready();
+    for (int i = 0; i < 256; ++i) {
+        if (ready()) return true;
+        ipc::cpu_relax();
+    }
+    return ready();
+}
 
 }  // namespace
 
@@ -111,28 +126,42 @@ queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long 
     control& c = *s_->c;
     auto& out = *s_->producer;
     deadline d(timeout_ns);
-    detail::robust_guard lock(&c.put_lock, d, "forkline::queue::put: cannot take its lock");  // a dead holder: the indices say what it finished
+    detail::robust_guard lock(&c.put_lock, d, "forkline::queue::put: cannot take its lock");
     if (!lock.held()) return result::timeout;
+    // Take up where the last producer left off; after one that died holding the lock, where the
+    // ring's published index says (what it had not published is lost with it).
+    if (lock.owner_died())
+        out.resync();
+    else
+        out.restore(c.put_at);
     const std::uint64_t cap = c.ring.capacity;
     const bool streams = ipc::byte_record::header + ipc::byte_record::padded(n) > cap / 2;
     auto room = [&] {
         if (c.closed.load(std::memory_order_acquire)) return true;
-        if (c.maxsize && c.puts.load(std::memory_order_relaxed) - c.gets.load(std::memory_order_acquire) >= c.maxsize)
-            return false;
-        out.resync();
+        if (c.maxsize) {  // the consumers' count is read again only when the cached one says full
+            const std::uint64_t puts = c.puts.load(std::memory_order_relaxed);
+            if (puts - c.gets_seen >= c.maxsize && puts - (c.gets_seen = c.gets.load(std::memory_order_acquire)) >= c.maxsize)
+                return false;
+        }
         // A record that streams goes into an empty ring, where the reader can take it in pieces.
         return streams ? c.ring.head.load() == c.ring.tail.load(std::memory_order_acquire) : out.fits(n);
     };
-    while (!room()) {
-        if (d.passed() || timeout_ns == 0) return result::timeout;
-        c.room.sleep(d, room);
-    }
+    if (!spin_until(room, timeout_ns))
+        while (!room()) {
+            if (d.passed() || timeout_ns == 0) return result::timeout;
+            c.room.sleep(d, room);
+        }
     if (c.closed.load(std::memory_order_acquire)) return result::closed;
     if (c.joinable) c.unfinished.fetch_add(1, std::memory_order_relaxed);
     // A getter sleeping for items must come for a streamed record before it is complete.
     out.write(n, [&](std::byte* dst) { fill(ctx, dst); }, [](void* w) { static_cast<signal_word*>(w)->wake(); },
               &c.items);
-    out.flush();
+    // Only the two ends of a streamed record wait on the ring itself; others wait on c.items.
+    if (streams)
+        out.flush();
+    else
+        out.publish_only();
+    c.put_at = out.position();
     c.puts.store(c.puts.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     lock.unlock();
     c.items.wake();
@@ -145,31 +174,41 @@ queue_core::result queue_core::get(use_fn use, void* ctx, long long timeout_ns) 
     deadline d(timeout_ns);
     detail::robust_guard lock(&c.get_lock, d, "forkline::queue::get: cannot take its lock");
     if (!lock.held()) return result::timeout;
-    auto ready = [&] {
+    if (lock.owner_died())  // as in put: the released index says what the dead consumer finished
         in.resync();
-        return in.try_fill(ipc::byte_record::header) || c.closed.load(std::memory_order_acquire);
-    };
-    while (!ready()) {
-        if (d.passed() || timeout_ns == 0) return result::timeout;
-        c.items.sleep(d, ready);
-    }
-    in.resync();
+    else
+        in.restore(c.get_at);
+    auto ready = [&] { return in.try_fill(ipc::byte_record::header) || c.closed.load(std::memory_order_acquire); };
+    if (!spin_until(ready, timeout_ns))
+        while (!ready()) {
+            if (d.passed() || timeout_ns == 0) return result::timeout;
+            c.items.sleep(d, ready);
+        }
     if (!in.try_fill(ipc::byte_record::header)) return result::closed;  // closed, and nothing left
-    try {
-        in.read([&](const std::byte* p, std::size_t len) { use(ctx, p, len); });
-    } catch (...) {
-        in.resync();  // a record that does not decode is dropped, not read forever
-        in.read([](const std::byte*, std::size_t) {});
-        in.release();
+    bool streamed = false;
+    auto done = [&] {
+        if (streamed)  // its writer may wait on the ring for the last piece of room
+            in.release();
+        else
+            in.release_only();
+        c.get_at = in.position();
         c.gets.store(c.gets.load(std::memory_order_relaxed) + 1, std::memory_order_release);
         lock.unlock();
         c.room.wake();
+    };
+    const std::uint64_t before = in.position().own;
+    try {
+        in.read([&](const std::byte* p, std::size_t len) {
+            streamed = ipc::byte_record::header + ipc::byte_record::padded(len) > c.ring.capacity / 2;
+            use(ctx, p, len);
+        });
+    } catch (...) {
+        // A record that does not decode is dropped, not read forever (a streamed one is past already).
+        if (in.position().own == before) in.read([](const std::byte*, std::size_t) {});
+        done();
         throw;
     }
-    in.release();
-    c.gets.store(c.gets.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    lock.unlock();
-    c.room.wake();
+    done();
     return result::done;
 }
 

@@ -46,6 +46,13 @@ struct ring_control {
 };
 
 
+/// Where a side's cursor stands: its own index and its cached copy of the other side's. A side
+/// shared by several processes under a lock keeps one in shared memory, so each holder takes up
+/// where the last left off without reading the other side's index (see resync for the fallback).
+struct cursor_position {
+    std::uint64_t own = 0, other = 0;
+};
+
 /// Bookkeeping shared by both producer kinds: free space, batching, waiting, closing.
 class producer_cursor {
 public:
@@ -65,6 +72,12 @@ public:
             return;
         }
         c_->readable->notify(urgent);
+    }
+    /// Makes what was written visible, waking nobody: for a ring whose consumer never sleeps on it
+    /// (fl::queue's getters sleep on a word of their own).
+    void publish_only() noexcept {
+        c_->head.store(head_, std::memory_order_release);
+        published_ = signalled_ = head_;
     }
     /// Publishes at once if the consumer is idle and something is unpublished (called between
     /// input items, so a stage busy with input it drops still hands over what it made).
@@ -89,6 +102,11 @@ public:
         head_ = published_ = signalled_ = c_->head.load(std::memory_order_relaxed);
         tail_cache_ = c_->tail.load(std::memory_order_acquire);
     }
+    void restore(const cursor_position& p) noexcept {
+        head_ = published_ = signalled_ = p.own;
+        tail_cache_ = p.other;
+    }
+    cursor_position position() const noexcept { return {head_, tail_cache_}; }
     /// True when n units are free now; never waits (for a dispatcher that serves several rings).
     bool try_reserve(std::uint64_t n) noexcept {
         if (free_space() >= n) return true;
@@ -150,6 +168,12 @@ public:
         c_->writable->notify(urgent);
     }
 
+    /// Hands consumed space back, waking nobody (see producer_cursor::publish_only).
+    void release_only() noexcept {
+        c_->tail.store(tail_, std::memory_order_release);
+        released_ = signalled_ = tail_;
+    }
+
 protected:
     std::uint64_t available() const noexcept { return head_cache_ - tail_; }
 
@@ -159,6 +183,11 @@ public:
         tail_ = released_ = signalled_ = c_->tail.load(std::memory_order_relaxed);
         head_cache_ = c_->head.load(std::memory_order_acquire);
     }
+    void restore(const cursor_position& p) noexcept {
+        tail_ = released_ = signalled_ = p.own;
+        head_cache_ = p.other;
+    }
+    cursor_position position() const noexcept { return {tail_, head_cache_}; }
     /// Bytes or slots readable now, as last seen.
     std::uint64_t readable_now() const noexcept { return available(); }
     /// True when n units are readable now; never waits (for a collector that serves several rings).
