@@ -8,7 +8,6 @@
 #include "deadline.hpp"
 #include "robust.hpp"
 
-#include <pthread.h>
 #include <time.h>
 
 #include <algorithm>
@@ -56,10 +55,10 @@ struct alignas(64) signal_word {
 /// writes on every item has cache lines of its own, so a producer and a consumer on two cores
 /// take lines from each other no more than the ring itself needs.
 struct control {
-    alignas(64) pthread_mutex_t put_lock;
+    alignas(64) pid_lock put_lock;
     ipc::cursor_position put_at;  ///< where the producers' cursor stands, under put_lock
     std::uint64_t gets_seen = 0;  ///< `gets` as last read by a producer (for maxsize), under put_lock
-    alignas(64) pthread_mutex_t get_lock;
+    alignas(64) pid_lock get_lock;
     ipc::cursor_position get_at;  ///< where the consumers' cursor stands, under get_lock
     alignas(64) std::atomic<std::uint64_t> puts{0};  ///< items written; by the put_lock holder
     alignas(64) std::atomic<std::uint64_t> gets{0};  ///< items read; by the get_lock holder
@@ -111,8 +110,6 @@ queue_core::queue_core(std::size_t maxsize, std::size_t ring_bytes, bool joinabl
     s_->region = ipc::shared_region(at + bytes);
     s_->c = new (s_->region.data()) control(maxsize, joinable, bytes);
     s_->data = s_->region.data() + at;
-    detail::init_robust_mutex(&s_->c->put_lock, false, "forkline::queue: cannot make its locks");
-    detail::init_robust_mutex(&s_->c->get_lock, false, "forkline::queue: cannot make its locks");
     s_->policy.spin = 64;
     s_->producer.emplace(s_->c->ring, s_->data, s_->policy);
     s_->consumer.emplace(s_->c->ring, s_->data, s_->policy);
@@ -126,7 +123,7 @@ queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long 
     control& c = *s_->c;
     auto& out = *s_->producer;
     deadline d(timeout_ns);
-    detail::robust_guard lock(&c.put_lock, d, "forkline::queue::put: cannot take its lock");
+    pid_guard lock(c.put_lock, d);
     if (!lock.held()) return result::timeout;
     // Take up where the last producer left off; after one that died holding the lock, where the
     // ring's published index says (what it had not published is lost with it).
@@ -172,7 +169,7 @@ queue_core::result queue_core::get(use_fn use, void* ctx, long long timeout_ns) 
     control& c = *s_->c;
     auto& in = *s_->consumer;
     deadline d(timeout_ns);
-    detail::robust_guard lock(&c.get_lock, d, "forkline::queue::get: cannot take its lock");
+    pid_guard lock(c.get_lock, d);
     if (!lock.held()) return result::timeout;
     if (lock.owner_died())  // as in put: the released index says what the dead consumer finished
         in.resync();

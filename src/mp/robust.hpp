@@ -1,5 +1,6 @@
-// Robust, process-shared pthread mutexes, as every lock in src/mp uses them: a process that dies
-// holding one does not wedge the others; the next locker gets it (EOWNERDEAD) and is told.
+// Robust, process-shared locks, as every lock in src/mp is: a process that dies holding one does
+// not wedge the others; the next locker gets it and is told. pthread mutexes (EOWNERDEAD) for the
+// user's locks, and a lighter pid lock for the queues' sides.
 #pragma once
 
 #include "deadline.hpp"
@@ -7,7 +8,9 @@
 #include <pthread.h>
 #include <time.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <system_error>
 
 namespace forkline::detail {
@@ -69,6 +72,53 @@ public:
 private:
     pthread_mutex_t* m_;
     lock_outcome outcome_;
+};
+
+}  // namespace forkline::detail
+
+namespace forkline::detail {
+
+/// This process's pid, read once and again after each fork (getpid is a system call).
+std::uint32_t current_pid() noexcept;
+
+/// A lock word in shared memory: its owner's pid (0: free) and a bit saying someone sleeps on it.
+/// Cheaper than a robust pthread mutex (one compare-and-swap to take, one exchange to give back)
+/// and as robust, a little later: a waiter that finds the owner's process gone, at its first
+/// check or at a periodic one (every 10 ms while it sleeps), takes the lock over.
+struct pid_lock {
+    std::atomic<std::uint32_t> word{0};
+    static constexpr std::uint32_t sleeping = 1u << 31;
+};
+
+/// A pid_lock held for a scope, or not at all when the deadline passed first.
+class pid_guard {
+public:
+    pid_guard(pid_lock& l, const deadline& d) : l_(&l) {
+        std::uint32_t free = 0;
+        if (l.word.compare_exchange_strong(free, current_pid(), std::memory_order_acquire, std::memory_order_relaxed))
+            [[likely]] {
+            outcome_ = lock_outcome::locked;
+            return;
+        }
+        outcome_ = lock_slow(d);
+    }
+    pid_guard(const pid_guard&) = delete;
+    pid_guard& operator=(const pid_guard&) = delete;
+    ~pid_guard() { unlock(); }
+
+    bool held() const noexcept { return outcome_ != lock_outcome::busy; }
+    bool owner_died() const noexcept { return outcome_ == lock_outcome::owner_died; }
+    void unlock() noexcept {
+        if (held() && (l_->word.exchange(0, std::memory_order_release) & pid_lock::sleeping)) wake();
+        outcome_ = lock_outcome::busy;
+    }
+
+private:
+    lock_outcome lock_slow(const deadline& d);
+    void wake() noexcept;
+
+    pid_lock* l_;
+    lock_outcome outcome_ = lock_outcome::busy;
 };
 
 }  // namespace forkline::detail

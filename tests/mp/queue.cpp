@@ -12,6 +12,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fl = forkline;
@@ -202,4 +203,24 @@ TEST_CASE("a one-way pipe: the first end only receives, the second only sends", 
     p.join();
     CHECK(n == 100000);
     CHECK(sum == 100000L * 100001 / 2);
+}
+
+TEST_CASE("a producer killed while it holds the producers' lock does not wedge the queue", "[mp][queue]") {
+    fl::queue<int> q(1);
+    q.put(1);  // full: the next put waits for room, holding the producers' lock
+    fl::event about_to_put;
+    fl::process stuck([&] {
+        about_to_put.set();
+        q.put(2);
+    });
+    stuck.start();
+    REQUIRE(about_to_put.wait_for(10s));
+    std::this_thread::sleep_for(50ms);  // inside put by now
+    CHECK_FALSE(q.put(3, 10ms));
+    stuck.kill();
+    stuck.join();
+    CHECK(q.get() == 1);
+    CHECK(q.put(3, 5s));  // takes the dead producer's lock over
+    CHECK(q.get() == 3);
+    CHECK_FALSE(q.try_get());
 }
