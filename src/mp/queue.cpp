@@ -81,13 +81,14 @@ struct control {
 };
 
 /// Polls `ready` for a few microseconds (not for a call that must not wait): the other side is
-/// often about to make progress, and a sleep and a wake-up cost two system calls.
+/// often about to make progress, and a sleep and a wake-up cost two system calls. The polls thin
+/// out, as each one takes the lines the other side is writing away from it.
 template <class Ready>
 bool spin_until(Ready&& ready, long long timeout_ns) {
     if (timeout_ns == 0) return ready();
-    for (int i = 0; i < 256; ++i) {
+    for (int i = 0; i < 64; ++i) {
         if (ready()) return true;
-        ipc::cpu_relax();
+        for (int k = 0; k < std::min(1 << (i / 4), 32); ++k) ipc::cpu_relax();
     }
     return ready();
 }
@@ -133,17 +134,22 @@ queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long 
         out.restore(c.put_at);
     const std::uint64_t cap = c.ring.capacity;
     const bool streams = ipc::byte_record::header + ipc::byte_record::padded(n) > cap / 2;
-    auto room = [&] {
+    // Room for this item and `slack` more items (and bytes): a producer that found the queue full
+    // waits for some slack while it spins, so that it and the consumers do not fight over the
+    // same lines for every item; it sleeps on plain room.
+    auto room_and = [&](std::uint64_t slack) {
         if (c.closed.load(std::memory_order_acquire)) return true;
         if (c.maxsize) {  // the consumers' count is read again only when the cached one says full
-            const std::uint64_t puts = c.puts.load(std::memory_order_relaxed);
-            if (puts - c.gets_seen >= c.maxsize && puts - (c.gets_seen = c.gets.load(std::memory_order_acquire)) >= c.maxsize)
+            const std::uint64_t used = c.puts.load(std::memory_order_relaxed) + std::min(slack, c.maxsize - 1);
+            if (used - c.gets_seen >= c.maxsize && used - (c.gets_seen = c.gets.load(std::memory_order_acquire)) >= c.maxsize)
                 return false;
         }
         // A record that streams goes into an empty ring, where the reader can take it in pieces.
-        return streams ? c.ring.head.load() == c.ring.tail.load(std::memory_order_acquire) : out.fits(n);
+        return streams ? c.ring.head.load() == c.ring.tail.load(std::memory_order_acquire)
+                       : out.fits(n + (slack ? cap / 16 : 0));
     };
-    if (!spin_until(room, timeout_ns))
+    auto room = [&] { return room_and(0); };
+    if (!room() && !spin_until([&] { return room_and(c.maxsize / 8); }, timeout_ns))
         while (!room()) {
             if (d.passed() || timeout_ns == 0) return result::timeout;
             c.room.sleep(d, room);
