@@ -37,7 +37,10 @@ struct alignas(64) signal_word {
         std::uint32_t s = seq.load(std::memory_order_acquire);
         slept_on.store(s, std::memory_order_relaxed);
         sleepers.fetch_add(1, std::memory_order_seq_cst);
-        if (!ready()) ipc::futex_wait(seq, s, d.ms_left());
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with wake's fence
+        // At most 200 ms: a waker that died between its change and its wake-up strands nobody.
+        const int ms = d.ms_left();
+        if (!ready()) ipc::futex_wait(seq, s, ms < 0 ? 200 : std::min(ms, 200));
         sleepers.fetch_sub(1, std::memory_order_relaxed);
     }
     void wake() {
@@ -93,6 +96,20 @@ bool spin_until(Ready&& ready, long long timeout_ns) {
     return ready();
 }
 
+/// One unfinished item less (task_done, or a put that failed); wakes join() at zero. False when
+/// none was unfinished.
+bool finished_one(control& c) {
+    std::uint64_t u = c.unfinished.load(std::memory_order_relaxed);
+    do {
+        if (u == 0) return false;
+    } while (!c.unfinished.compare_exchange_weak(u, u - 1, std::memory_order_acq_rel, std::memory_order_relaxed));
+    if (u == 1) {
+        c.done_seq.fetch_add(1, std::memory_order_release);
+        ipc::futex_wake(c.done_seq, INT_MAX);
+    }
+    return true;
+}
+
 }  // namespace
 
 struct queue_shared {
@@ -128,10 +145,12 @@ queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long 
     if (!lock.held()) return result::timeout;
     // Take up where the last producer left off; after one that died holding the lock, where the
     // ring's published index says (what it had not published is lost with it).
-    if (lock.owner_died())
+    if (lock.owner_died()) {
         out.resync();
-    else
+        c.put_at = out.position();  // whatever this call comes to, the next holder starts here
+    } else {
         out.restore(c.put_at);
+    }
     const std::uint64_t cap = c.ring.capacity;
     const bool streams = ipc::byte_record::header + ipc::byte_record::padded(n) > cap / 2;
     // Room for this item and `slack` more items (and bytes): a producer that found the queue full
@@ -141,8 +160,8 @@ queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long 
         if (c.closed.load(std::memory_order_acquire)) return true;
         if (c.maxsize) {  // the consumers' count is read again only when the cached one says full
             const std::uint64_t used = c.puts.load(std::memory_order_relaxed) + std::min(slack, c.maxsize - 1);
-            if (used - c.gets_seen >= c.maxsize && used - (c.gets_seen = c.gets.load(std::memory_order_acquire)) >= c.maxsize)
-                return false;
+            auto full = [&] { return c.gets_seen <= used && used - c.gets_seen >= c.maxsize; };
+            if (full() && (c.gets_seen = c.gets.load(std::memory_order_acquire), full())) return false;
         }
         // A record that streams goes into an empty ring, where the reader can take it in pieces.
         return streams ? c.ring.head.load() == c.ring.tail.load(std::memory_order_acquire)
@@ -155,10 +174,16 @@ queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long 
             c.room.sleep(d, room);
         }
     if (c.closed.load(std::memory_order_acquire)) return result::closed;
+    // Counted before the write, which may publish the record itself; taken back if fill throws.
     if (c.joinable) c.unfinished.fetch_add(1, std::memory_order_relaxed);
-    // A getter sleeping for items must come for a streamed record before it is complete.
-    out.write(n, [&](std::byte* dst) { fill(ctx, dst); }, [](void* w) { static_cast<signal_word*>(w)->wake(); },
-              &c.items);
+    try {
+        // A getter sleeping for items must come for a streamed record before it is complete.
+        out.write(n, [&](std::byte* dst) { fill(ctx, dst); }, [](void* w) { static_cast<signal_word*>(w)->wake(); },
+                  &c.items);
+    } catch (...) {
+        if (c.joinable) finished_one(c);
+        throw;
+    }
     // Only the two ends of a streamed record wait on the ring itself; others wait on c.items.
     if (streams)
         out.flush();
@@ -177,10 +202,12 @@ queue_core::result queue_core::get(use_fn use, void* ctx, long long timeout_ns) 
     deadline d(timeout_ns);
     pid_guard lock(c.get_lock, d);
     if (!lock.held()) return result::timeout;
-    if (lock.owner_died())  // as in put: the released index says what the dead consumer finished
+    if (lock.owner_died()) {  // as in put: the released index says what the dead consumer finished
         in.resync();
-    else
+        c.get_at = in.position();
+    } else {
         in.restore(c.get_at);
+    }
     auto ready = [&] { return in.try_fill(ipc::byte_record::header) || c.closed.load(std::memory_order_acquire); };
     if (!spin_until(ready, timeout_ns))
         while (!ready()) {
@@ -199,16 +226,20 @@ queue_core::result queue_core::get(use_fn use, void* ctx, long long timeout_ns) 
         lock.unlock();
         c.room.wake();
     };
-    const std::uint64_t before = in.position().own;
+    bool reached = false;  // the record was there to decode (the error is the item's, not the ring's)
     try {
         in.read([&](const std::byte* p, std::size_t len) {
             streamed = ipc::byte_record::header + ipc::byte_record::padded(len) > c.ring.capacity / 2;
+            reached = true;
             use(ctx, p, len);
         });
     } catch (...) {
-        // A record that does not decode is dropped, not read forever (a streamed one is past already).
-        if (in.position().own == before) in.read([](const std::byte*, std::size_t) {});
-        done();
+        if (reached) {
+            // A record that does not decode is dropped, not read forever; read() stopped at its start
+            // (a streamed one is past already).
+            if (!streamed) in.read([](const std::byte*, std::size_t) {});
+            done();
+        }
         throw;
     }
     done();
@@ -232,15 +263,8 @@ std::size_t queue_core::size_approx() const noexcept {
 std::size_t queue_core::maxsize() const noexcept { return static_cast<std::size_t>(s_->c->maxsize); }
 
 void queue_core::task_done() {
-    control& c = *s_->c;
-    std::uint64_t u = c.unfinished.load(std::memory_order_relaxed);
-    do {
-        if (u == 0) throw std::logic_error("forkline::joinable_queue::task_done: called more times than items were put");
-    } while (!c.unfinished.compare_exchange_weak(u, u - 1, std::memory_order_acq_rel, std::memory_order_relaxed));
-    if (u == 1) {
-        c.done_seq.fetch_add(1, std::memory_order_release);
-        ipc::futex_wake(c.done_seq, INT_MAX);
-    }
+    if (!finished_one(*s_->c))
+        throw std::logic_error("forkline::joinable_queue::task_done: called more times than items were put");
 }
 
 bool queue_core::join(long long timeout_ns) {

@@ -3,11 +3,14 @@
 
 #include <forkline/ipc/waiter.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 namespace forkline::detail {
 
@@ -17,8 +20,22 @@ std::uint32_t pid_now = 0;
 
 void refresh_pid() noexcept { pid_now = static_cast<std::uint32_t>(::getpid()); }
 
-/// True when no process has this pid (the owner died; its pid not reused yet).
-bool gone(std::uint32_t pid) { return pid != 0 && ::kill(static_cast<pid_t>(pid), 0) < 0 && errno == ESRCH; }
+/// True when the process with this pid has ended: there is none, or it is a zombie its parent has
+/// not reaped yet (the parent may be waiting for this very lock).
+bool gone(std::uint32_t pid) {
+    if (pid == 0) return false;
+    if (::kill(static_cast<pid_t>(pid), 0) < 0) return errno == ESRCH;
+    char path[32], buf[512];
+    std::snprintf(path, sizeof path, "/proc/%u/stat", pid);
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    const char* end = std::strrchr(buf, ')');  // "pid (name) S ...": the name may hold anything
+    return end && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X');
+}
 
 }  // namespace
 

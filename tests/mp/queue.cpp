@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -217,10 +218,11 @@ TEST_CASE("a producer killed while it holds the producers' lock does not wedge t
     REQUIRE(about_to_put.wait_for(10s));
     std::this_thread::sleep_for(50ms);  // inside put by now
     CHECK_FALSE(q.put(3, 10ms));
-    stuck.kill();
-    stuck.join();
+    stuck.kill();  // not reaped yet: a zombie holds the lock, and only we could reap it
     CHECK(q.get() == 1);
     CHECK(q.put(3, 5s));  // takes the dead producer's lock over
     CHECK(q.get() == 3);
     CHECK_FALSE(q.try_get());
+    stuck.join();
+    CHECK(stuck.exit_code() == -SIGKILL);
 }

@@ -102,8 +102,14 @@ private:
 ///     fl::process producer([&] { for (auto& w : words) q.put(w); q.close(); });
 ///     producer.start();
 ///     while (auto w = q.get()) use(*w);          // until closed and drained
+/// Robust: a process killed while it holds one side's lock (inside put or get) does not wedge the
+/// queue; the next caller on that side takes over within milliseconds. Limits: an item larger
+/// than half of `ring_bytes` streams through the ring, so its put waits for getters to take it
+/// (whatever the timeout), and a process killed in the middle of streaming one leaves the queue
+/// unusable; a process killed between moving an item and counting it can leave size_approx()
+/// (and so maxsize) off by one.
 /// Errors: fl::queue_closed from put on a closed queue; decode_error if an item's bytes were
-/// damaged; std::system_error when the shared memory cannot be made.
+/// damaged (the item is dropped); std::system_error when the shared memory cannot be made.
 template <class T>
 class queue : public detail::queue_calls<queue<T>, T> {
     static_assert(transferable<T>,
