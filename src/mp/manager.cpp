@@ -428,70 +428,66 @@ void manager_object::value_update(updater u, void* ctx) const {
 // ---- queue: the deque under the lock; waiters sleep on the futex words outside it, and every
 // change wakes them all (a woken one that leaves without taking its turn then strands nobody)
 
-queue_core::result manager_object::queue_put(bytes item, long long timeout_ns) const {
-    deadline d(timeout_ns);
-    object& o = obj(obj_);
+namespace {
+
+/// Runs `attempt(seen)` under the segment's lock until it comes to something other than timeout
+/// (no turn yet: it read the futex word into `seen`), sleeping on `word` between tries, until `d`
+/// passes.
+template <class Attempt>
+queue_core::result take_turn(manager_state& s, const std::string& label, const deadline& d,
+                             std::atomic<std::uint32_t>& word, Attempt&& attempt) {
     for (;;) {
         std::uint32_t seen = 0;
         queue_core::result r;
         try {
-            r = guarded(
-                *s_, label_,
-                [&] {
-                    if (o.closed) return queue_core::result::closed;
-                    if (o.maxsize && o.deque.size() >= o.maxsize) {
-                        seen = o.room.load(std::memory_order_relaxed);
-                        return queue_core::result::timeout;
-                    }
-                    changing_heap c(*s_);
-                    o.deque.push_back(to_blob(*s_, item));
-                    o.items.fetch_add(1, std::memory_order_release);
-                    return queue_core::result::done;
-                },
-                d);
+            r = guarded(s, label, [&] { return attempt(seen); }, d);
         } catch (const lock_timed_out&) {
             return queue_core::result::timeout;
         }
-        if (r == queue_core::result::done) ipc::futex_wake(o.items, INT_MAX);
         if (r != queue_core::result::timeout || d.passed()) return r;
-        ipc::futex_wait(o.room, seen, d.ms_left());
+        ipc::futex_wait(word, seen, d.ms_left());
     }
 }
 
-queue_core::result manager_object::queue_get(reader use, void* ctx, long long timeout_ns) const {
-    deadline d(timeout_ns);
+}  // namespace
+
+queue_core::result manager_object::queue_put(bytes item, long long timeout_ns) const {
     object& o = obj(obj_);
-    for (;;) {
-        std::uint32_t seen = 0;
-        queue_core::result r;
-        try {
-            r = guarded(
-                *s_, label_,
-                [&] {
-                    if (o.deque.empty()) {
-                        seen = o.items.load(std::memory_order_relaxed);
-                        return o.closed ? queue_core::result::closed : queue_core::result::timeout;
-                    }
-                    struct pop_front {  // also when the item does not decode: it is dropped, not read forever
-                        manager_state& s;
-                        object& o;
-                        ~pop_front() {
-                            changing_heap c(s);
-                            o.deque.pop_front();
-                            o.room.fetch_add(1, std::memory_order_release);
-                            ipc::futex_wake(o.room, INT_MAX);
-                        }
-                    } popped{*s_, o};
-                    use(ctx, view(o.deque.front()));
-                    return queue_core::result::done;
-                },
-                d);
-        } catch (const lock_timed_out&) {
+    auto r = take_turn(*s_, label_, deadline(timeout_ns), o.room, [&](std::uint32_t& seen) {
+        if (o.closed) return queue_core::result::closed;
+        if (o.maxsize && o.deque.size() >= o.maxsize) {
+            seen = o.room.load(std::memory_order_relaxed);
             return queue_core::result::timeout;
         }
-        if (r != queue_core::result::timeout || d.passed()) return r;
-        ipc::futex_wait(o.items, seen, d.ms_left());
-    }
+        changing_heap c(*s_);
+        o.deque.push_back(to_blob(*s_, item));
+        o.items.fetch_add(1, std::memory_order_release);
+        return queue_core::result::done;
+    });
+    if (r == queue_core::result::done) ipc::futex_wake(o.items, INT_MAX);
+    return r;
+}
+
+queue_core::result manager_object::queue_get(reader use, void* ctx, long long timeout_ns) const {
+    object& o = obj(obj_);
+    return take_turn(*s_, label_, deadline(timeout_ns), o.items, [&](std::uint32_t& seen) {
+        if (o.deque.empty()) {
+            seen = o.items.load(std::memory_order_relaxed);
+            return o.closed ? queue_core::result::closed : queue_core::result::timeout;
+        }
+        struct pop_front {  // also when the item does not decode: it is dropped, not read forever
+            manager_state& s;
+            object& o;
+            ~pop_front() {
+                changing_heap c(s);
+                o.deque.pop_front();
+                o.room.fetch_add(1, std::memory_order_release);
+                ipc::futex_wake(o.room, INT_MAX);
+            }
+        } popped{*s_, o};
+        use(ctx, view(o.deque.front()));
+        return queue_core::result::done;
+    });
 }
 
 void manager_object::queue_close() const {

@@ -110,6 +110,19 @@ bool finished_one(control& c) {
     return true;
 }
 
+/// Takes up a side's ring where its last lock holder left off; after one that died holding the
+/// lock, where the ring's shared index says (what it had not published or released is lost with
+/// it), saved at once so that the next holder starts there whatever this call comes to.
+template <class Cursor>
+void take_up(Cursor& cursor, ipc::cursor_position& at, bool owner_died) {
+    if (owner_died) {
+        cursor.resync();
+        at = cursor.position();
+    } else {
+        cursor.restore(at);
+    }
+}
+
 }  // namespace
 
 struct queue_shared {
@@ -143,14 +156,7 @@ queue_core::result queue_core::put(std::size_t n, fill_fn fill, void* ctx, long 
     deadline d(timeout_ns);
     pid_guard lock(c.put_lock, d);
     if (!lock.held()) return result::timeout;
-    // Take up where the last producer left off; after one that died holding the lock, where the
-    // ring's published index says (what it had not published is lost with it).
-    if (lock.owner_died()) {
-        out.resync();
-        c.put_at = out.position();  // whatever this call comes to, the next holder starts here
-    } else {
-        out.restore(c.put_at);
-    }
+    take_up(out, c.put_at, lock.owner_died());
     const std::uint64_t cap = c.ring.capacity;
     const bool streams = ipc::byte_record::header + ipc::byte_record::padded(n) > cap / 2;
     // Room for this item and `slack` more items (and bytes): a producer that found the queue full
@@ -202,12 +208,7 @@ queue_core::result queue_core::get(use_fn use, void* ctx, long long timeout_ns) 
     deadline d(timeout_ns);
     pid_guard lock(c.get_lock, d);
     if (!lock.held()) return result::timeout;
-    if (lock.owner_died()) {  // as in put: the released index says what the dead consumer finished
-        in.resync();
-        c.get_at = in.position();
-    } else {
-        in.restore(c.get_at);
-    }
+    take_up(in, c.get_at, lock.owner_died());
     auto ready = [&] { return in.try_fill(ipc::byte_record::header) || c.closed.load(std::memory_order_acquire); };
     if (!spin_until(ready, timeout_ns))
         while (!ready()) {

@@ -240,7 +240,10 @@ public:
         return std::move(*out);
     }
     void store(const T& v) {
-        update([&v](T& x) { x = v; });
+        auto bytes = detail::encoding(v);  // encoded before the lock; the old value is not decoded
+        o_.value_update([](void* ctx, const detail::manager_object::bytes*,
+                           std::vector<std::byte>& out) { out = std::move(*static_cast<std::vector<std::byte>*>(ctx)); },
+                        &bytes);
     }
     /// Calls fn(T&) on the value and stores the result under the lock; returns the new value.
     template <class Fn>
