@@ -2,10 +2,14 @@
 #pragma once
 
 #include <dirent.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <map>
 #include <set>
 #include <string>
 
@@ -47,6 +51,65 @@ inline bool no_children_left() {
     int status;
     return ::waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD;
 }
+
+/// True when `pid` has ended (gone, or a zombie nobody reaped yet): for processes that are not
+/// this one's children, such as a run's workers started by a child of the test.
+inline bool ended(pid_t pid) {
+    std::string stat = "/proc/" + std::to_string(pid) + "/stat";
+    FILE* f = std::fopen(stat.c_str(), "r");
+    if (!f) return true;
+    char line[512] = {};
+    std::size_t n = std::fread(line, 1, sizeof line - 1, f);
+    std::fclose(f);
+    // "pid (comm) S ...": the state follows the last ')'
+    std::string s(line, n);
+    std::size_t close = s.rfind(')');
+    return close == std::string::npos || close + 2 >= s.size() || s[close + 2] == 'Z' || s[close + 2] == 'X';
+}
+
+/// Waits until `done()` holds, checking every few milliseconds, at most `seconds`; true if it held.
+/// For outcomes that come at once or never: the limit is far beyond what a loaded machine needs.
+template <class Done>
+bool eventually(Done done, double seconds = 10) {
+    for (int i = 0; i < static_cast<int>(seconds * 200); ++i) {
+        if (done()) return true;
+        ::usleep(5000);
+    }
+    return done();
+}
+
+/// For tests that kill a caller they forked: while it lives, this process adopts the orphans of
+/// its descendants (PR_SET_CHILD_SUBREAPER), so the test can reap the caller's workers and see how
+/// they ended.
+class orphans {
+public:
+    orphans() { ok_ = ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0; }
+    ~orphans() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
+    bool adopting() const noexcept { return ok_; }
+
+    /// Reaps until `count` processes ended (at most `seconds`); true if they did. `ended` gets
+    /// each one's exit code or 128 + signal.
+    bool reap(std::size_t count, double seconds = 10) {
+        return eventually([&] {
+            int status = 0;
+            for (pid_t p; (p = ::waitpid(-1, &status, WNOHANG)) > 0;)
+                ended[p] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            return ended.size() >= count;
+        }, seconds);
+    }
+    /// Kills `pid` (a stray the test knows of) unless it was reaped already (its number may be
+    /// another process's by now), and reaps everything left.
+    void clean_up(pid_t pid) {
+        if (pid > 0 && !ended.count(pid)) ::kill(pid, SIGKILL);
+        int status = 0;
+        while (::waitpid(-1, &status, 0) > 0) {
+        }
+    }
+    std::map<pid_t, int> ended;
+
+private:
+    bool ok_ = false;
+};
 
 /// The entries of /dev/shm that look like forkline's.
 inline std::set<std::string> shm_entries() {

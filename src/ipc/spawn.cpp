@@ -1,6 +1,9 @@
 #include <forkline/ipc/spawn.hpp>
 #include <forkline/ipc/waiter.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -8,10 +11,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
+#include <new>
 #include <system_error>
+#include <vector>
 
 namespace forkline::ipc {
 
@@ -19,6 +26,80 @@ namespace {
 pid_t parent_pid = 0;  // in a worker: the process that started it
 
 double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; }
+
+// Lifelines. A worker must die with the process that started it, whatever either is doing: the
+// worker may be deep in a stage's own code, and PR_SET_PDEATHSIG fires when the forking *thread*
+// ends, not the process. So each worker gets a pipe: it keeps the read end, armed with O_ASYNC so
+// that the kernel signals it (F_SETSIG: SIGKILL) when the pipe's last write end closes, and only
+// its parent holds the write end, until it reaps the worker. However the parent ends, SIGKILL
+// included, the kernel closes that end and the worker dies at once.
+//
+// Every other process must let go of the write ends, or a worker would outlive its parent: the
+// fork handlers below close them in every child forked here, by forkline or by anyone else
+// (O_CLOEXEC covers exec).
+struct lifeline {
+    pid_t pid;  // 0 while its fork is under way
+    int fd;     // the write end
+};
+std::mutex lifelines_mutex;
+std::vector<lifeline>* lifelines = new std::vector<lifeline>;  // never destroyed: forks at exit still read it
+
+void lock_lifelines() noexcept { lifelines_mutex.lock(); }
+void unlock_lifelines() noexcept { lifelines_mutex.unlock(); }
+void drop_lifelines_in_child() noexcept {
+    for (const lifeline& l : *lifelines) ::close(l.fd);
+    lifelines->clear();  // keeps its memory: nothing is freed in a child that may have been forked mid-malloc
+    new (&lifelines_mutex) std::mutex;
+}
+
+/// Makes a lifeline for a worker about to be forked; returns its two ends.
+void make_lifeline(int ends[2]) {
+    static std::once_flag hooks;
+    std::call_once(hooks, [] { ::pthread_atfork(lock_lifelines, unlock_lifelines, drop_lifelines_in_child); });
+    if (::pipe2(ends, O_CLOEXEC) != 0)
+        throw std::system_error(errno, std::generic_category(), "forkline: cannot make a worker's lifeline pipe");
+    std::lock_guard lock(lifelines_mutex);
+    try {
+        lifelines->push_back({0, ends[1]});
+    } catch (...) {
+        ::close(ends[0]);
+        ::close(ends[1]);
+        throw;
+    }
+}
+
+/// Gives the lifeline whose write end is `fd` to `pid`, or (pid 0) closes it.
+void settle_lifeline(int fd, pid_t pid) noexcept {
+    std::lock_guard lock(lifelines_mutex);
+    auto it = std::find_if(lifelines->begin(), lifelines->end(), [fd](const lifeline& l) { return l.fd == fd; });
+    if (it == lifelines->end()) return;
+    if (pid != 0) {
+        it->pid = pid;
+        return;
+    }
+    ::close(it->fd);
+    lifelines->erase(it);
+}
+
+/// The worker is collected: its lifeline's write end can go.
+void release_lifeline(pid_t pid) noexcept {
+    std::lock_guard lock(lifelines_mutex);
+    auto it = std::find_if(lifelines->begin(), lifelines->end(), [pid](const lifeline& l) { return l.pid == pid; });
+    if (it == lifelines->end()) return;
+    ::close(it->fd);
+    lifelines->erase(it);
+}
+
+/// In the worker: SIGKILL when the lifeline's last write end closes; false when it already has
+/// (the parent died during the fork).
+bool hold_lifeline(int fd) noexcept {
+    ::fcntl(fd, F_SETOWN, ::getpid());
+    ::fcntl(fd, F_SETSIG, SIGKILL);
+    ::fcntl(fd, F_SETFL, O_ASYNC | O_NONBLOCK);
+    pollfd p{fd, POLLIN, 0};
+    return !(::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP));
+}
+
 }  // namespace
 
 void flush_standard_streams() noexcept {
@@ -39,15 +120,26 @@ pid_t fork_worker(const char* title, int core, void (*body)(void*), void* arg) {
     flush_standard_streams();
     pid_t parent = ::getpid();
     bool from_main_thread = ::gettid() == parent;
+    int line[2];
+    make_lifeline(line);
     pid_t pid = ::fork();
-    if (pid < 0) throw std::system_error(errno, std::generic_category(), "forkline: fork failed");
-    if (pid > 0) return pid;
-    // Die with the caller, even if it is killed before it can stop us. The signal comes when the
-    // forking *thread* ends, so it is armed only for forks from the main thread; the waits check
-    // the parent themselves too.
+    if (pid < 0) {
+        int e = errno;
+        ::close(line[0]);
+        settle_lifeline(line[1], 0);
+        throw std::system_error(e, std::generic_category(), "forkline: fork failed");
+    }
+    if (pid > 0) {
+        ::close(line[0]);
+        settle_lifeline(line[1], pid);
+        return pid;
+    }
+    // Die with the caller, even if it is killed before it can stop us: the lifeline, and where it
+    // is safe (the forking thread is the main one, which ends only with the process) the parent-
+    // death signal too. The waits check the parent themselves as well.
     parent_pid = parent;
     if (from_main_thread) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(0);
+    if (!hold_lifeline(line[0]) || ::getppid() != parent) ::_exit(0);
     // Ctrl-C stops workers even when the caller handles SIGINT itself.
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
@@ -70,10 +162,12 @@ bool reap(pid_t pid, bool block, exit_status& out) noexcept {
     while ((r = ::wait4(pid, &status, block ? 0 : WNOHANG, &ru)) < 0 && errno == EINTR) {
     }
     if (r < 0 && errno == ECHILD) {
+        release_lifeline(pid);
         out = {};
         return true;
     }
     if (r != pid) return false;
+    release_lifeline(pid);
     out.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     out.cpu = seconds(ru.ru_utime) + seconds(ru.ru_stime);

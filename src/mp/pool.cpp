@@ -2,6 +2,7 @@
 #include <forkline/ipc/cpu_count.hpp>
 #include <forkline/ipc/region.hpp>
 #include <forkline/ipc/ring.hpp>
+#include <forkline/ipc/shared_text.hpp>
 #include <forkline/ipc/spawn.hpp>
 #include <forkline/mp/detail/pool_engine.hpp>
 #include <forkline/run/errors.hpp>
@@ -18,6 +19,7 @@
 #include <new>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <typeinfo>
 
 namespace forkline::detail {
@@ -50,7 +52,6 @@ double now() { return std::chrono::duration<double>(std::chrono::steady_clock::n
 struct worker_slot {
     std::atomic<std::uint64_t> running{0};  ///< the task it runs, 0 between tasks
     std::atomic<std::uint32_t> state{starting};
-    char message[1024] = {};  ///< why the initializer failed
 };
 
 std::string demangle(const char* name) {
@@ -97,6 +98,11 @@ struct pool_shared {
     std::atomic<std::uint32_t>* abort = nullptr;  ///< terminate(): workers stop waiting
     ipc::waiter* results = nullptr;               ///< every result ring wakes the caller here
     ipc::wait_policy caller, worker;
+    /// Why an initializer failed, of any length: the first worker whose initializer threw claims
+    /// it, writes it, then says it is ready (in the region).
+    ipc::shared_text init_error;
+    std::atomic<std::uint32_t>* init_error_claimed = nullptr;
+    std::atomic<std::uint32_t>* init_error_ready = nullptr;
 };
 
 struct pool_worker {
@@ -155,7 +161,11 @@ void worker_main(void* a) noexcept {
             (*args.initializer)();
         } catch (...) {
             auto [type, message] = describe_current();
-            std::snprintf(slot.message, sizeof slot.message, "%s: %s", type.c_str(), message.c_str());
+            const pool_shared& shared = *args.shared;
+            if (shared.init_error_claimed->exchange(1) == 0) {
+                shared.init_error.write(type + ": " + message);
+                shared.init_error_ready->store(1, std::memory_order_release);
+            }
             slot.state.store(init_failed, std::memory_order_release);
             return;
         }
@@ -179,14 +189,18 @@ void worker_main(void* a) noexcept {
 pool_engine::pool_engine(unsigned workers, std::function<void()> initializer)
     : initializer_(std::move(initializer)), owner_(::getpid()), shared_(std::make_unique<pool_shared>()) {
     if (workers == 0) throw std::invalid_argument("forkline::pool(n): n must be at least 1");
-    // Layout: abort flag | result waiter | per worker: slot, two ring controls, two rings.
+    // Layout: abort flag | result waiter | the initializer error's flags | per worker: slot, two
+    // ring controls, two rings.
     const std::size_t slot_bytes = (sizeof(worker_slot) + 63) / 64 * 64;
     const std::size_t control_bytes = (sizeof(ipc::ring_control) + 63) / 64 * 64;
     const std::size_t per_worker = slot_bytes + 2 * control_bytes + 2 * ring_bytes;
-    shared_->region = ipc::shared_region(128 + workers * per_worker);
+    constexpr std::size_t header_bytes = 192;
+    shared_->region = ipc::shared_region(header_bytes + workers * per_worker);
     std::byte* base = shared_->region.data();
     shared_->abort = new (base) std::atomic<std::uint32_t>(0);
     shared_->results = new (base + 64) ipc::waiter;
+    shared_->init_error_claimed = new (base + 128) std::atomic<std::uint32_t>(0);
+    shared_->init_error_ready = new (base + 132) std::atomic<std::uint32_t>(0);
     bool spare_core = workers + 1 <= cpu_count();
     for (ipc::wait_policy* p : {&shared_->caller, &shared_->worker}) {
         p->spin = spare_core ? 4096 : 64;
@@ -198,7 +212,7 @@ pool_engine::pool_engine(unsigned workers, std::function<void()> initializer)
     shared_->caller.on_wake_arg = this;
     shared_->worker.on_wake = &ipc::check_parent;
     for (unsigned w = 0; w < workers; ++w) {
-        std::byte* at = base + 128 + w * per_worker;
+        std::byte* at = base + header_bytes + w * per_worker;
         auto wk = std::make_unique<pool_worker>();
         wk->slot = reinterpret_cast<worker_slot*>(at);
         wk->tasks_ring = reinterpret_cast<ipc::ring_control*>(at + slot_bytes);
@@ -234,6 +248,17 @@ void pool_engine::spawn(std::size_t w) {
     worker_args args{this, &wk, &initializer_, shared_.get()};
     std::string title = "fl:pool[" + std::to_string(w) + "]";
     wk.pid = ipc::fork_worker(title.c_str(), -1, &worker_main, &args);
+}
+
+/// The message of the first initializer that failed. Its worker may still be writing it (another
+/// worker's failure can be seen first): give it a moment, not forever, since it may die.
+std::string pool_engine::init_error() const {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!shared_->init_error_ready->load(std::memory_order_acquire)) {
+        if (std::chrono::steady_clock::now() > until) return "(its message was lost: its worker died writing it)";
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return shared_->init_error.read();
 }
 
 void pool_engine::check_caller(const char* what) const {
@@ -404,9 +429,8 @@ void pool_engine::buried(std::size_t w, pid_t pid, int signal, int code) {
     }
     std::uint32_t state = wk.slot->state.load(std::memory_order_acquire);
     if (state == init_failed || (state == starting && initializer_)) {
-        broken_ = state == init_failed
-                      ? std::string("forkline::pool: the initializer failed in a worker: ") + wk.slot->message
-                      : "forkline::pool: a worker died while its initializer ran";
+        broken_ = state == init_failed ? "forkline::pool: the initializer failed in a worker: " + init_error()
+                                       : "forkline::pool: a worker died while its initializer ran";
         closed_ = true;
         fail_everything({task_failure::refused, 0, "", broken_});
         terminate();

@@ -35,6 +35,12 @@ std::vector<std::size_t> pipeline_plan::groups_of(std::size_t stage) const {
     return out;
 }
 
+std::size_t pipeline_plan::caller_group() const noexcept {
+    for (std::size_t g = 0; g < groups_.size(); ++g)
+        if (groups_[g].in_caller) return g;
+    return groups_.size() - 1;
+}
+
 std::vector<std::size_t> pipeline_plan::rings_from(std::size_t group) const {
     std::vector<std::size_t> out;
     for (std::size_t r = 0; r < rings_.size(); ++r)
@@ -203,6 +209,8 @@ double cost_of(const std::vector<stage_info>& stages, std::size_t first, std::si
 
 /// Fuses neighbouring plain blocks: all of them when forced, otherwise the cheapest pair (by
 /// fl::cost, 1 a stage by default) at a time until there are no more processes than cores.
+/// Nothing is fused into the caller's block: a stage stuck in its own code must be in a process
+/// the supervisor can kill, and the caller is the user's own process.
 void fuse(std::vector<block>& blocks, const std::vector<stage_info>& stages, bool forced, unsigned cpus,
           std::vector<std::string>& reasons) {
     std::size_t before = processes(blocks);
@@ -210,13 +218,12 @@ void fuse(std::vector<block>& blocks, const std::vector<stage_info>& stages, boo
         if (!forced && processes(blocks) <= cpus) break;
         std::size_t best = blocks.size();
         for (std::size_t k = 0; k + 1 < blocks.size(); ++k) {
-            if (blocks[k].spread || blocks[k + 1].spread) continue;
+            if (blocks[k].spread || blocks[k + 1].spread || blocks[k + 1].caller) continue;
             double c = cost_of(stages, blocks[k].first, blocks[k + 1].last);
             if (best == blocks.size() || c < cost_of(stages, blocks[best].first, blocks[best + 1].last)) best = k;
         }
         if (best == blocks.size()) break;
         blocks[best].last = blocks[best + 1].last;
-        blocks[best].caller = blocks[best].caller || blocks[best + 1].caller;
         blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(best) + 1);
     }
     if (processes(blocks) == before) return;

@@ -13,14 +13,10 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <string_view>
 #include <thread>
 
 namespace forkline::detail {
-
-namespace {
-thread_local std::atomic<std::uint32_t> caller_stage_now{0};
-}
-thread_local std::atomic<std::uint32_t>* stage_now = &caller_stage_now;
 
 namespace {
 
@@ -45,6 +41,13 @@ constexpr int caller_watch_ms = 20;
 
 }  // namespace
 
+/// How a group failed: what the first failure of a run records.
+struct failure {
+    std::uint32_t kind;
+    std::size_t group, stage;
+    int pid = 0, signal = 0, code = 0;  ///< for a crash
+};
+
 /// The shared control block at the start of the region.
 struct control_block {
     std::atomic<std::uint32_t> abort{0};
@@ -53,20 +56,21 @@ struct control_block {
     std::uint32_t error_kind = 0;
     std::uint32_t error_stage = 0, error_group = 0;
     std::int32_t error_pid = 0, error_signal = 0, error_code = 0;
-    char error_message[4096] = {};
+    std::uint64_t error_length = 0;  ///< of the message, which is in the run's shared_text
     std::size_t ring_count = 0;
 
     /// Records the first failure of the run (later ones lose) and stops every process.
-    void fail(std::uint32_t kind, std::size_t group, std::size_t stage, const char* message, int pid, int sig,
-              int code, ipc::ring_control* const* rings) noexcept {
+    void fail(const failure& f, std::string_view message, const ipc::shared_text& text,
+              ipc::ring_control* const* rings) noexcept {
         if (error_claimed.exchange(1, std::memory_order_acq_rel) == 0) {
-            error_kind = kind;
-            error_group = static_cast<std::uint32_t>(group);
-            error_stage = static_cast<std::uint32_t>(stage);
-            error_pid = pid;
-            error_signal = sig;
-            error_code = code;
-            std::snprintf(error_message, sizeof error_message, "%s", message);
+            error_kind = f.kind;
+            error_group = static_cast<std::uint32_t>(f.group);
+            error_stage = static_cast<std::uint32_t>(f.stage);
+            error_pid = f.pid;
+            error_signal = f.signal;
+            error_code = f.code;
+            error_length = message.size();
+            text.write(message);
             error_ready.store(1, std::memory_order_release);
         }
         stop(rings);
@@ -280,6 +284,7 @@ struct child_args {
     control_block* control;
     std::atomic<std::uint32_t>* states;
     std::atomic<std::uint32_t>* stage;
+    const ipc::shared_text* text;
     ipc::ring_control* const* rings;
     std::size_t group;
     void (*body)(void*);
@@ -288,7 +293,9 @@ struct child_args {
 
 void child_main(void* a) noexcept {
     auto& c = *static_cast<child_args*>(a);
-    stage_now = c.stage;
+    auto fail = [&c](std::string_view message) {
+        c.control->fail({exception, c.group, c.stage->load(std::memory_order_relaxed)}, message, *c.text, c.rings);
+    };
     std::uint32_t state = done;
     try {
         c.body(c.arg);
@@ -296,11 +303,10 @@ void child_main(void* a) noexcept {
         state = aborted;
     } catch (const std::exception& e) {
         state = failed;
-        c.control->fail(exception, c.group, current_stage(), e.what(), 0, 0, 0, c.rings);
+        fail(e.what());
     } catch (...) {
         state = failed;
-        c.control->fail(exception, c.group, current_stage(), "an exception not derived from std::exception", 0, 0,
-                        0, c.rings);
+        fail("an exception not derived from std::exception");
     }
     c.states[c.group].store(state, std::memory_order_release);
 }
@@ -316,7 +322,7 @@ int core_for(int position) {
 
 void supervisor::start(std::size_t group, void (*body)(void*), void* arg) {
     std::size_t first = plan_.groups()[group].stages.front();
-    child_args args{control_, states_, stages_[group], rings_.data(), group, body, arg};
+    child_args args{control_, states_, stages_[group], &error_text_, rings_.data(), group, body, arg};
     std::string title = "fl:" + plan_.label(group, first);
     pid_t pid = ipc::fork_worker(title.c_str(), core_for(plan_.groups()[group].cpu), &child_main, &args);
     children_.push_back({pid, group});
@@ -328,7 +334,8 @@ void supervisor::reaped(child& c, const ipc::exit_status& status) {
     std::uint32_t state = states_[c.group].load(std::memory_order_acquire);
     if ((status.clean() && state != running) || state == failed || state == aborted) return;
     std::size_t stage = stages_[c.group]->load(std::memory_order_relaxed);
-    control_->fail(crash, c.group, stage, "", static_cast<int>(c.pid), status.signal, status.code, rings_.data());
+    control_->fail({crash, c.group, stage, static_cast<int>(c.pid), status.signal, status.code}, "", error_text_,
+                   rings_.data());
 }
 
 /// Collects one child if it has ended (or, with `block`, once it ends); true when it is collected.
@@ -369,7 +376,7 @@ void supervisor::teardown() noexcept {
 }
 
 
-void supervisor::finish(std::exception_ptr caller_error, std::size_t caller_stage) {
+void supervisor::finish(std::exception_ptr caller_error) {
     stop_adapting();
     if (caller_error) {
         std::string message = "an exception not derived from std::exception";
@@ -379,8 +386,9 @@ void supervisor::finish(std::exception_ptr caller_error, std::size_t caller_stag
             message = e.what();
         } catch (...) {
         }
-        std::size_t group = plan_.groups_of(caller_stage).front();
-        control_->fail(exception, group, caller_stage, message.c_str(), 0, 0, 0, rings_.data());
+        std::size_t group = plan_.caller_group();
+        control_->fail({exception, group, stages_[group]->load(std::memory_order_relaxed)}, message, error_text_,
+                       rings_.data());
     }
     if (control_->abort.load(std::memory_order_acquire)) {
         teardown();
@@ -402,7 +410,11 @@ void supervisor::throw_recorded() {
     std::string name = plan_.label(control_->error_group, control_->error_stage);
     if (control_->error_kind == crash)
         throw stage_crashed(name, control_->error_pid, control_->error_signal, control_->error_code);
-    throw stage_error(name, control_->error_message);
+    std::string message = error_text_.read();
+    if (message.size() < control_->error_length)  // the memory for it ran out
+        message += " [forkline: message cut to " + std::to_string(message.size()) + " of its " +
+                   std::to_string(control_->error_length) + " bytes]";
+    throw stage_error(name, std::move(message));
 }
 
 }  // namespace forkline::detail

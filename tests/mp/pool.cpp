@@ -12,8 +12,10 @@
 #include <range/v3/view/transform.hpp>
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <set>
@@ -254,6 +256,65 @@ TEST_CASE("an initializer that throws breaks the pool with its message", "[mp][p
               std::string::npos);
     }
     CHECK_THROWS_AS(pool.submit(square, 1L), std::runtime_error);
+}
+
+TEST_CASE("an initializer's message arrives whole, however long", "[mp][pool]") {
+    std::string message;
+    for (int k = 0; message.size() < 100'000; ++k) message += std::to_string(k) + ' ';
+    fl::pool pool(2, [&message] { throw std::runtime_error(message); });
+    try {
+        pool.map(square, iota_vector(10));
+        FAIL("no exception");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()) == "forkline::pool: the initializer failed in a worker: std::runtime_error: " + message);
+    }
+}
+
+TEST_CASE("a task's long exception message arrives whole", "[mp][pool]") {
+    fl::pool pool(1);
+    auto f = pool.submit([](long n) {
+        std::string message;
+        for (long k = 0; static_cast<long>(message.size()) < n; ++k) message += std::to_string(k) + ' ';
+        throw std::runtime_error(message);
+        return 0L;
+    }, 3'000'000L);
+    std::string expected;
+    for (long k = 0; expected.size() < 3'000'000; ++k) expected += std::to_string(k) + ' ';
+    try {
+        f.get();
+        FAIL("no exception");
+    } catch (const fl::task_error& e) {
+        CHECK(e.message() == expected);
+    }
+}
+
+TEST_CASE("workers die at once with a caller killed by SIGKILL, whichever thread made the pool", "[mp][pool]") {
+    // The caller is a child of the test that makes its pool on a second thread (where the
+    // parent-death signal cannot be used); the task sleeps in its own code.
+    fl::test::orphans adopted;
+    REQUIRE(adopted.adopting());
+    auto* sleeper = static_cast<std::atomic<int>*>(
+        ::mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    new (sleeper) std::atomic<int>(0);
+    pid_t caller = fl::test::fork_child([sleeper] {
+        std::thread t([sleeper] {
+            fl::pool pool(2);
+            auto f = pool.submit([sleeper] {
+                sleeper->store(::getpid());
+                for (;;) ::pause();
+            });
+            f.wait();
+        });
+        t.join();
+        return 0;
+    });
+    REQUIRE(fl::test::eventually([&] { return sleeper->load() != 0; }));
+    ::kill(caller, SIGKILL);
+    CHECK(fl::test::wait_child(caller) == 128 + SIGKILL);
+    CHECK(adopted.reap(2));  // both workers, the sleeping one and the idle one
+    CHECK(adopted.ended[sleeper->load()] == 128 + SIGKILL);
+    adopted.clean_up(sleeper->load());
+    ::munmap(sleeper, sizeof(std::atomic<int>));
 }
 
 TEST_CASE("close, join and terminate", "[mp][pool]") {

@@ -178,6 +178,79 @@ TEST_CASE("a stage stuck in its own code is killed when the run stops", "[run][e
                          Catch::Matchers::Message("forkline: stage 'generate' failed: early failure"));
 }
 
+TEST_CASE("a stuck stage is never fused into the caller, so it is killed when the run stops", "[run][errors]") {
+    leaves_nothing guard;
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_box box;
+    std::atomic<int>* stuck = box.pid;
+    // The source fails once the stage is stuck for good, reading a pipe nobody writes to.
+    auto source = fl::generate([stuck, i = 0]() mutable -> std::optional<int> {
+        if (i == 0) return i++;
+        while (stuck->load() == 0) std::this_thread::yield();
+        throw std::runtime_error("early failure");
+    });
+    auto p = source | fl::farm(1, fl::map([](int i) { return i; })) | fl::named("stuck", fl::map([stuck, fd = fds[0]](int i) {
+                 stuck->store(1);
+                 char c;
+                 return ::read(fd, &c, 1) < 0 ? i : -i;
+             })) |
+             fl::count();
+    // On two cores four processes are one too many, and the only neighbours that could fuse are
+    // the stuck stage and the sink: they stay apart.
+    const fl::options two{.ring_bytes = 16, .cpus = 2};
+    auto plan = fl::plan(p, two);
+    CHECK(plan.groups()[plan.caller_group()].stages == std::vector<std::size_t>{3});
+    // The run goes in a child of the test, so that a stage stuck in the caller fails the test
+    // instead of hanging it.
+    pid_t caller = fork_child([&] {
+        try {
+            fl::run(p, two);
+        } catch (const fl::stage_error& e) {
+            return e.stage() == "generate" && e.message() == "early failure" ? 0 : 2;
+        }
+        return 1;
+    });
+    int code = -1;
+    bool ended = eventually([&] { return exited(caller, code); });
+    if (!ended) {
+        ::kill(caller, SIGKILL);
+        wait_child(caller);
+    }
+    CHECK(ended);
+    CHECK(code == 0);
+    ::close(fds[0]);
+    ::close(fds[1]);
+}
+
+TEST_CASE("the whole message of a long exception arrives, from a worker and from the sink", "[run][errors]") {
+    leaves_nothing guard;
+    for (std::size_t length : {4095, 4096, 10'000, 1 << 20}) {
+        std::string message;
+        for (std::size_t k = 0; message.size() < length; ++k) message += std::to_string(k) + ' ';
+        message.resize(length);
+        auto thrower = [&message](int i) {
+            if (i == 7) throw std::runtime_error(message);
+            return i;
+        };
+        try {
+            fl::run(fl::iota(0, 100) | fl::named("long", fl::map(thrower)) | fl::count(), apart);
+            FAIL("no exception");
+        } catch (const fl::stage_error& e) {
+            CHECK(e.stage() == "long");
+            CHECK(e.message().size() == length);
+            CHECK(e.message() == message);
+        }
+        try {
+            fl::run(fl::iota(0, 100) | fl::for_each([&](int i) { thrower(i); }), apart);
+            FAIL("no exception");
+        } catch (const fl::stage_error& e) {
+            CHECK(e.stage() == "for_each");
+            CHECK(e.message() == message);
+        }
+    }
+}
+
 TEST_CASE("the first failure wins when several stages fail", "[run][errors]") {
     leaves_nothing guard;
     auto p = fl::iota(0, 10) | fl::named("first", fl::map(throw_at(3))) | fl::named("second", fl::map(throw_at(0))) |
@@ -195,7 +268,8 @@ TEST_CASE("SIGINT on the caller stops every process of the run", "[run][errors]"
     // The caller is a child of the test, so the test can send it SIGINT and then collect the
     // orphaned workers (PR_SET_CHILD_SUBREAPER makes them ours) to prove they died.
     leaves_nothing guard;
-    REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+    orphans adopted;
+    REQUIRE(adopted.adopting());
     pid_box box;
     std::atomic<int>* started = box.pid;
     pid_t caller = fork_child([started] {
@@ -211,9 +285,40 @@ TEST_CASE("SIGINT on the caller stops every process of the run", "[run][errors]"
     while (started->load() == 0) std::this_thread::yield();
     ::kill(caller, SIGINT);
     CHECK(wait_child(caller) == 128 + SIGINT);
-    // Every orphan (source and map) dies of PR_SET_PDEATHSIG; reap them all.
-    int reaped = 0, status = 0;
-    while (::waitpid(-1, &status, 0) > 0) ++reaped;
-    CHECK(reaped == 2);
-    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+    // Every orphan (source and map) dies with its caller; reap them all.
+    CHECK(adopted.reap(2));
+    adopted.clean_up(0);
+}
+
+TEST_CASE("workers die at once with a caller killed by SIGKILL, whichever thread started the run", "[run][errors]") {
+    // The caller is a child of the test and runs the pipeline from a second thread, where the
+    // parent-death signal cannot be used; its stage sleeps in its own code, where it never
+    // checks on its parent.
+    leaves_nothing guard;
+    orphans adopted;
+    REQUIRE(adopted.adopting());
+    pid_box box;
+    std::atomic<int>* sleeper = box.pid;
+    pid_t caller = fork_child([sleeper] {
+        std::thread t([sleeper] {
+            fl::run(fl::iota(0, 1000) | fl::map([sleeper](int i) {
+                        if (i == 0) {
+                            sleeper->store(::getpid());
+                            for (;;) ::pause();
+                        }
+                        return i;
+                    }) |
+                        fl::count(),
+                    apart);
+        });
+        t.join();
+        return 0;
+    });
+    REQUIRE(eventually([&] { return sleeper->load() != 0; }));
+    ::kill(caller, SIGKILL);
+    CHECK(wait_child(caller) == 128 + SIGKILL);
+    // The source (done, or waiting for room) and the sleeping stage are orphans now, ours to reap.
+    CHECK(adopted.reap(2));
+    CHECK(adopted.ended[sleeper->load()] == 128 + SIGKILL);
+    adopted.clean_up(sleeper->load());
 }

@@ -12,8 +12,9 @@ void flush_standard_streams() noexcept;
 /// Forks a worker that calls body(arg) (which must not throw), flushes the standard streams and
 /// _exit(0)s. The worker is named `title` (at most 15 characters show in ps), is pinned to `core`
 /// (a core id, or -1 for none), ignores the caller's SIGINT and SIGTERM handlers, and is killed
-/// when the caller's process ends (PR_SET_PDEATHSIG, armed only when the caller is its main
-/// thread; check_parent covers the rest). Throws std::system_error when fork fails.
+/// with SIGKILL as soon as the caller's process ends, however it ends and whatever the worker is
+/// doing (a lifeline pipe, held until reap() collects the worker). Throws std::system_error when
+/// fork fails or the pipe cannot be made.
 pid_t fork_worker(const char* title, int core, void (*body)(void*), void* arg);
 
 /// In a worker: throws ipc::aborted when the process that forked it is gone. Fits

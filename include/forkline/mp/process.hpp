@@ -29,8 +29,8 @@ struct process_state;
 /// started and not joined is an error you see, never a silent orphan: the destructor kills the
 /// child (SIGKILL), reaps it, and writes a line naming it to stderr; a `daemon` process is killed
 /// without the line. At normal exit (std::exit, or the end of main) the children still running
-/// are joined, and daemon children killed. A child dies with its parent (PR_SET_PDEATHSIG, when
-/// started from the main thread).
+/// are joined, and daemon children killed. A child dies with its parent (SIGKILL, however the
+/// parent ends: see the README's "Watching").
 ///
 /// Example:
 ///     fl::process p([](int n) { std::printf("worker %d\n", n); }, 7);

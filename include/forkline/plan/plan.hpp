@@ -69,6 +69,8 @@ public:
 
     /// The process groups that run stage i (several for a farm), in replica order.
     std::vector<std::size_t> groups_of(std::size_t stage) const;
+    /// The group that runs in the caller's process (the sink, or the end of a stream).
+    std::size_t caller_group() const noexcept;
     /// The rings out of group g, and into it, in replica order.
     std::vector<std::size_t> rings_from(std::size_t group) const;
     std::vector<std::size_t> rings_to(std::size_t group) const;

@@ -29,7 +29,7 @@ auto run_chain(pipeline<Es...>& p, const options& opts) {
     } catch (...) {
         error = std::current_exception();
     }
-    ex.sup().finish(error, error ? current_stage() : exec::caller_stage);
+    ex.sup().finish(error);
     if constexpr (!std::is_void_v<result_t>) return std::move(*result);
 }
 

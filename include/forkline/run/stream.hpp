@@ -31,7 +31,7 @@ public:
         } catch (...) {
             error = std::current_exception();
         }
-        ex_.sup().finish(error, error ? current_stage() : exec::caller_stage);
+        ex_.sup().finish(error);
         return false;
     }
 

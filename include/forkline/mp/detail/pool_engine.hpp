@@ -125,6 +125,7 @@ private:
         std::vector<std::byte> record;
     };
     void check_caller(const char* what) const;
+    std::string init_error() const;
     void spawn(std::size_t w);
     bool dispatch();
     void hand_over(std::size_t w);

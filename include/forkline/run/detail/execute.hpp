@@ -92,13 +92,13 @@ public:
 
     /// The caller's part: sets up its group and drives it. For fl::run: the sink's result.
     auto run_caller() {
-        caller_.emplace(*this, caller_group());
+        caller_.emplace(*this, sup_.plan().caller_group());
         dispatch_first([&]<std::size_t A>() { caller_->template drive<A>(); });
         return caller_->sink_result();
     }
     /// For fl::stream: the next item in the caller, or none at the end.
     std::optional<last_t> next_in_caller() {
-        if (!caller_) caller_.emplace(*this, caller_group());
+        if (!caller_) caller_.emplace(*this, sup_.plan().caller_group());
         return dispatch_first([&]<std::size_t A>() { return caller_->template pull<A>(); });
     }
 
@@ -108,17 +108,10 @@ private:
         std::size_t group;
     };
 
-    std::size_t caller_group() const {
-        const auto& groups = sup_.plan().groups();
-        for (std::size_t g = 0; g < groups.size(); ++g)
-            if (groups[g].in_caller) return g;
-        return groups.size() - 1;
-    }
-
     /// Calls fn.template operator()<A>() with A the caller group's first element.
     template <class Fn>
     decltype(auto) dispatch_first(Fn&& fn) {
-        std::size_t first = sup_.plan().groups()[caller_group()].stages.front();
+        std::size_t first = sup_.plan().groups()[sup_.plan().caller_group()].stages.front();
         return dispatch_index(first, fn, std::make_index_sequence<caller_stage + 1>{});
     }
     template <class Fn, std::size_t I, std::size_t... Rest>
@@ -161,7 +154,7 @@ private:
     /// Everything one process needs to run its range of elements [first, last].
     class group_state {
     public:
-        group_state(execution& ex, std::size_t g) : ex_(ex), g_(g) {
+        group_state(execution& ex, std::size_t g) : ex_(ex), g_(g), now_(&ex.sup_.stage_of(g)) {
             const auto& grp = ex.sup_.plan().groups()[g];
             first_ = grp.stages.front();
             last_ = grp.stages.back();
@@ -183,7 +176,7 @@ private:
             if constexpr (A == 0) {
                 auto& src = boost::hana::at_c<0>(ex_.p_.stages());
                 auto& out = slot<0>().out;
-                set_stage(0);
+                at(0);
                 if (out.kind() == out_port<edge_t<0>>::mode::ring)
                     src.produce(out.ring());  // sources may fill slots in bulk
                 else
@@ -196,7 +189,7 @@ private:
                 auto& s = slot<A>();
                 auto& runner = *s.runner;  // looked up once: the loop below is the hot path
                 auto& in = input<A>();
-                set_stage(A);
+                at(A);
                 if constexpr (sink_element<element_t<A>>) {
                     in.drain([&runner](edge_t<A - 1>&& x) { runner.push(std::move(x)); }, dummy_);
                 } else {
@@ -235,7 +228,7 @@ private:
             } else {
                 if (!set_up_) setup<A>();
                 while (stream_.empty() && !ended_) {
-                    set_stage(A);
+                    at(A);
                     bool more;
                     if constexpr (A < n)
                         more = input<A>().next([&](edge_t<A - 1>&& x) { push_to<A>(std::move(x)); });
@@ -284,6 +277,9 @@ private:
             using type = std::tuple<slot_holder<I>...>;
         };
         using slots_type = typename slots_for<std::make_index_sequence<n>>::type;
+
+        /// Records that element s runs now, for the supervisor to blame.
+        void at(std::size_t s) noexcept { now_->store(static_cast<std::uint32_t>(s), std::memory_order_relaxed); }
 
         template <std::size_t I>
         slot_t<I>& slot() {
@@ -386,7 +382,7 @@ private:
         /// Element I's input ended: it finishes, and so does everything after it here.
         template <std::size_t I>
         void finish_from() {
-            set_stage(I);
+            at(I);
             if constexpr (!sink_element<element_t<I>>) {
                 if constexpr (I > 0) slot<I>().runner->finish(slot<I>().out);
                 slot<I>().out.close();
@@ -396,7 +392,7 @@ private:
         template <std::size_t I>
         static void local_batch(void* self, std::vector<edge_t<I - 1>>& items) {
             auto* st = static_cast<group_state*>(self);
-            set_stage(I);
+            st->at(I);
             for (auto& x : items) {
                 st->template push_to<I>(std::move(x));
                 if (++st->since_nudge_ == nudge_every) [[unlikely]] {
@@ -404,7 +400,7 @@ private:
                     if (st->nudge_) st->nudge_(st);
                 }
             }
-            set_stage(I - 1);
+            st->at(I - 1);
         }
         template <std::size_t I>
         static void local_finish(void* self) {
@@ -450,6 +446,7 @@ private:
 
         execution& ex_;
         std::size_t g_, first_ = 0, last_ = 0;
+        std::atomic<std::uint32_t>* now_;  ///< the group's record of its running element
         ipc::wait_policy in_policy_, out_policy_;
         slots_type slots_;
         typename ports_for<std::make_index_sequence<caller_stage>>::type in_ports_;

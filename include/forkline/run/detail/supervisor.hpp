@@ -6,6 +6,7 @@
 #include <forkline/ipc/ring.hpp>
 #include <forkline/ipc/spawn.hpp>
 #include <forkline/ipc/region.hpp>
+#include <forkline/ipc/shared_text.hpp>
 #include <forkline/plan/plan.hpp>
 
 #include <pthread.h>
@@ -20,13 +21,6 @@
 namespace forkline::detail {
 
 struct control_block;
-
-/// The stage this thread is running right now (a process may run several, fused): an exception
-/// or a crash is blamed on it. In a worker it points into the run's shared region, so the
-/// supervisor can still read it after the worker died.
-extern thread_local std::atomic<std::uint32_t>* stage_now;
-inline void set_stage(std::size_t s) noexcept { stage_now->store(static_cast<std::uint32_t>(s), std::memory_order_relaxed); }
-inline std::size_t current_stage() noexcept { return stage_now->load(std::memory_order_relaxed); }
 
 class supervisor {
 public:
@@ -47,6 +41,12 @@ public:
     /// Forks the process of group g, which calls body(arg) and exits.
     void start(std::size_t group, void (*body)(void*), void* arg);
 
+    /// The stage group g is running right now (a process may run several, fused): an exception or
+    /// a crash is blamed on it. In the run's region, so the supervisor can still read it after the
+    /// group's process died; each run has its own, so a stage that runs a pipeline of its own
+    /// (a nested fl::run) does not move its run's record.
+    std::atomic<std::uint32_t>& stage_of(std::size_t g) const noexcept { return *stages_[g]; }
+
     /// How many replicas of stage s its dispatchers feed (options::adaptive), in the region.
     std::atomic<std::uint32_t>& active(std::size_t s) const noexcept { return actives_[s]; }
     /// After every start(): with options::adaptive, measures the processes for a warm-up in a
@@ -54,10 +54,10 @@ public:
     void adapt();
 
     /// Ends the run in the caller. With no error and no abort: reaps every process and throws if
-    /// one of them failed. With `caller_error` (the caller's own stage threw) or after an abort
-    /// (a caller's wait threw ipc::aborted): stops everything and throws the run's first failure
-    /// as stage_error or stage_crashed.
-    void finish(std::exception_ptr caller_error = nullptr, std::size_t caller_stage = 0);
+    /// one of them failed. With `caller_error` (the caller's own stage threw: the one its group's
+    /// stage_of names) or after an abort (a caller's wait threw ipc::aborted): stops everything
+    /// and throws the run's first failure as stage_error or stage_crashed.
+    void finish(std::exception_ptr caller_error = nullptr);
 
 
 private:
@@ -87,6 +87,7 @@ private:
 
     pipeline_plan plan_;
     ipc::shared_region region_;
+    ipc::shared_text error_text_;  ///< the first failure's message, of any length
     control_block* control_ = nullptr;
     std::atomic<std::uint32_t>* states_ = nullptr;  ///< one per process group, in the region
     std::vector<std::atomic<std::uint32_t>*> stages_;  ///< the stage each group runs now, in the region
