@@ -1,5 +1,6 @@
 // fl::queue and fl::joinable_queue across processes: order, many producers and consumers (each
-// item exactly once), bounds and timeouts, close, large items, task_done / join; fl::pipe.
+// item exactly once), bounds and timeouts, close, large items, task_done / join, processes killed
+// inside put or get; fl::pipe.
 #include "../support.hpp"
 
 #include <forkline/forkline.hpp>
@@ -11,6 +12,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -26,6 +29,43 @@ struct order {
     std::vector<double> amounts;
     bool operator==(const order&) const = default;
 };
+
+/// True once p sleeps (state S in /proc), within 10 s.
+bool asleep_soon(const fl::process& p) {
+    char path[32];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(p.pid()));
+    for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until;) {
+        std::string stat;
+        std::getline(std::ifstream(path), stat);
+        auto name_end = stat.rfind(')');  // "pid (name) S ...": the name may hold anything
+        if (name_end != std::string::npos && name_end + 2 < stat.size() && stat[name_end + 2] == 'S') return true;
+        std::this_thread::sleep_for(1ms);
+    }
+    return false;
+}
+
+/// Starts a process that runs `body` and returns it once it sleeps: the bodies here sleep only
+/// when a put waits for room or a get for the rest of a large item, so the process is inside one.
+template <class Body>
+fl::process start_until_asleep(Body body) {
+    fl::event started;
+    fl::process p([&started, body] {
+        started.set();
+        body();
+    });
+    p.start();
+    REQUIRE(started.wait_for(10s));
+    REQUIRE(asleep_soon(p));
+    return p;
+}
+
+/// A large item whose every byte depends on its place and on `seed`, so that any part of another
+/// item (or of a killed producer's partial one) in it shows.
+std::string large_item(std::size_t n, char seed) {
+    std::string s(n, '\0');
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>(seed + i % 61);
+    return s;
+}
 }  // namespace
 
 TEST_CASE("one producer, one consumer: every item, in order, strings and structs", "[mp][queue]") {
@@ -225,4 +265,99 @@ TEST_CASE("a producer killed while it holds the producers' lock does not wedge t
     CHECK_FALSE(q.try_get());
     stuck.join();
     CHECK(stuck.exit_code() == -SIGKILL);
+}
+
+TEST_CASE("a producer killed while streaming a large item: a getter drops the partial item", "[mp][queue]") {
+    fl::queue<std::string> q(0, 64 << 10);
+    const std::string partial = large_item(1 << 20, 'a'), big = large_item(1 << 20, 'A');
+    // No getter yet: it fills the ring with the item's first part and waits for room.
+    fl::process stuck = start_until_asleep([&] { q.put(partial); });
+    stuck.kill();
+    stuck.join();
+    CHECK(stuck.exit_code() == -SIGKILL);
+
+    // No producer is left to take the lock over: the getter must see for itself that the rest
+    // will never come, and get nothing (not a truncated item).
+    fl::process getter([&] { std::exit(q.get(10ms) ? 1 : 0); });
+    getter.start();
+    REQUIRE(getter.join(20s));
+    CHECK(getter.exit_code() == 0);
+    CHECK(q.size_approx() == 0);
+
+    fl::process producer([&] {
+        q.put("after");
+        q.put(big);
+        q.put("last");
+    });
+    producer.start();
+    CHECK(q.get(20s) == "after");
+    CHECK(q.get(20s) == big);
+    CHECK(q.get(20s) == "last");
+    CHECK_FALSE(q.try_get());
+    CHECK(q.size_approx() == 0);
+    REQUIRE(producer.join(20s));
+    CHECK(producer.exit_code() == 0);
+}
+
+TEST_CASE("a producer killed in the middle of a large item a getter is taking: the getter drops it and gets "
+          "what the next producer put, and join() does not wait for it",
+          "[mp][queue]") {
+    fl::joinable_queue<std::string> q(0, 64 << 10);
+    // What the killed producer leaves unwritten of its item fits in the ring, and the next
+    // producer fills the ring: a getter that took its bytes for the rest would get a whole item.
+    const std::string partial = large_item(80 << 10, 'a'), big = large_item(200'000, 'A');
+    constexpr int smalls = 10'000;  // more than the ring holds
+    fl::process stuck = start_until_asleep([&] { q.put(partial); });
+    ::kill(stuck.pid(), SIGSTOP);  // frozen with the ring full of its item's first part
+    fl::process getter = start_until_asleep([&] {  // it takes what is in the ring and waits for the rest
+        for (int k = 0; k < smalls; ++k) {
+            if (q.get() != "item " + std::to_string(k)) std::exit(1);
+            q.task_done();
+        }
+        if (q.get() != big) std::exit(2);
+        q.task_done();
+        if (q.get() != "last") std::exit(3);
+        q.task_done();
+        std::exit(q.try_get() ? 4 : 0);
+    });
+    ::kill(getter.pid(), SIGSTOP);
+    stuck.kill();  // not reaped: a zombie holds the producers' lock
+    // It takes the lock over and fills the ring behind the partial item.
+    fl::process producer = start_until_asleep([&] {
+        for (int k = 0; k < smalls; ++k) q.put("item " + std::to_string(k));
+        q.put(big);
+        q.put("last");
+    });
+    ::kill(getter.pid(), SIGCONT);  // the getter finds bytes after the partial item at once
+    REQUIRE(getter.join(20s));
+    CHECK(getter.exit_code() == 0);
+    REQUIRE(producer.join(20s));
+    CHECK(producer.exit_code() == 0);
+    CHECK(q.join(10s));  // the killed producer's put never completed: nobody will task_done it
+    CHECK(q.size_approx() == 0);
+    stuck.join();
+    CHECK(stuck.exit_code() == -SIGKILL);
+}
+
+TEST_CASE("a getter killed while taking a large item does not wedge the producer streaming it", "[mp][queue]") {
+    fl::joinable_queue<std::string> q(0, 64 << 10);
+    const std::string lost = large_item(1 << 20, 'a');
+    fl::process producer = start_until_asleep([&] {
+        q.put(lost);
+        q.put("after");
+    });
+    ::kill(producer.pid(), SIGSTOP);  // frozen with the ring full of its item's first part
+    fl::process getter = start_until_asleep([&] { q.get(); });  // waits for the rest
+    getter.kill();  // not reaped: a zombie holds the consumers' lock
+    ::kill(producer.pid(), SIGCONT);
+    // The item went with its getter: the next getter drops the rest as it comes, then goes on.
+    CHECK(q.get(20s) == "after");
+    q.task_done();
+    REQUIRE(producer.join(20s));
+    CHECK(producer.exit_code() == 0);
+    CHECK_FALSE(q.try_get());
+    CHECK(q.size_approx() == 0);
+    CHECK(q.join(10s));  // nobody will task_done the lost item
+    getter.join();
+    CHECK(getter.exit_code() == -SIGKILL);
 }

@@ -369,18 +369,18 @@ inline void byte_producer::write_streamed(const std::byte* src, std::uint64_t le
         flush();
         started(arg);
     }
-    for (std::uint64_t done = 0; done < len;) {
-        reserve(1);
+    // Each piece ends 8-aligned, the last one with the padding: a writer that dies partway leaves
+    // the published head where the next record can start (see fl::queue).
+    const std::uint64_t total = padded(len);
+    for (std::uint64_t done = 0; done < total;) {
+        reserve(8);
         std::uint64_t pos = head_ & mask_;
-        std::uint64_t n = std::min({len - done, free_space(), cap_ - pos});
-        std::memcpy(data_ + pos, src + done, n);
+        std::uint64_t n = std::min({total - done, free_space() & ~std::uint64_t{7}, cap_ - pos});
+        if (done < len) std::memcpy(data_ + pos, src + done, std::min(n, len - done));
         done += n;
         advance(n);
         flush();
     }
-    std::uint64_t pad = padded(len) - len;
-    reserve(pad);
-    advance(pad);
 }
 
 /// Consumer side of a byte ring.
@@ -424,24 +424,40 @@ public:
         }
     }
 
+    /// For a ring whose producers may die in the middle of a streamed record (fl::queue):
+    /// `fn(arg)` runs each time more of a streamed record is readable, before it is read, and
+    /// throws to give the record up.
+    void watch_streams(void (*fn)(void*), void* arg) noexcept {
+        watch_ = fn;
+        watch_arg_ = arg;
+    }
+    /// Drops the bytes up to ring index `end` as they come: the rest of a streamed record whose
+    /// reader died partway (fl::queue).
+    void discard_to(std::uint64_t end) { take(nullptr, end - tail_); }
+
 private:
     void read_streamed(std::uint64_t len) {
         scratch_.resize(len);
-        for (std::uint64_t done = 0; done < len;) {
+        take(scratch_.data(), len);
+        take(nullptr, byte_record::padded(len) - len);
+    }
+    /// Takes the next n bytes in pieces as they come, copying them to dst unless it is null.
+    void take(std::byte* dst, std::uint64_t n) {
+        for (std::uint64_t done = 0; done < n;) {
             if (!fill(1)) throw ring_corrupt("forkline: byte ring ended inside a record");
+            if (watch_) watch_(watch_arg_);
             std::uint64_t pos = tail_ & mask_;
-            std::uint64_t n = std::min({len - done, available(), cap_ - pos});
-            std::memcpy(scratch_.data() + done, data_ + pos, n);
-            done += n;
-            advance(n);
+            std::uint64_t k = std::min({n - done, available(), cap_ - pos});
+            if (dst) std::memcpy(dst + done, data_ + pos, k);
+            done += k;
+            advance(k);
         }
-        std::uint64_t pad = byte_record::padded(len) - len;
-        if (pad && !fill(pad)) throw ring_corrupt("forkline: byte ring ended inside a record");
-        advance(pad);
     }
 
     const std::byte* data_;
     std::vector<std::byte> scratch_;
+    void (*watch_)(void*) = nullptr;
+    void* watch_arg_ = nullptr;
 };
 
 }  // namespace forkline::ipc

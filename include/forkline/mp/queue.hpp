@@ -103,11 +103,15 @@ private:
 ///     producer.start();
 ///     while (auto w = q.get()) use(*w);          // until closed and drained
 /// Robust: a process killed while it holds one side's lock (inside put or get) does not wedge the
-/// queue; the next caller on that side takes over within milliseconds. Limits: an item larger
-/// than half of `ring_bytes` streams through the ring, so its put waits for getters to take it
-/// (whatever the timeout), and a process killed in the middle of streaming one leaves the queue
-/// unusable; a process killed between moving an item and counting it can leave size_approx()
-/// (and so maxsize) off by one.
+/// queue; the next caller on that side takes over within milliseconds. An item larger than half
+/// of `ring_bytes` streams through the ring, its producer and a getter at work on it at once. When
+/// the producer is killed partway, the getters drop what it wrote and go on with the next items:
+/// nobody receives part of an item, and the put that never completed counts neither in
+/// size_approx() nor in join(). When the getter is killed partway, the item is lost with it
+/// (counted as got, and as done for join()); the next getter drops the rest as the producer
+/// writes it. Limits: such an item's put waits for getters to take it, and a get that meets it
+/// (or the rest of a lost one) waits for its producer, whatever the timeout; a process killed
+/// between moving an item and counting it can leave size_approx() (and so maxsize) off by one.
 /// Errors: fl::queue_closed from put on a closed queue; decode_error if an item's bytes were
 /// damaged (the item is dropped); std::system_error when the shared memory cannot be made.
 template <class T>
