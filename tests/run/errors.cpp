@@ -301,7 +301,8 @@ TEST_CASE("workers die at once with a caller killed by SIGKILL, whichever thread
     std::atomic<int>* sleeper = box.pid;
     pid_t caller = fork_child([sleeper] {
         std::thread t([sleeper] {
-            fl::run(fl::iota(0, 1000) | fl::map([sleeper](int i) {
+            // An endless source, so that it is still there (waiting for room) when the caller dies.
+            fl::run(fl::iota(0, 1 << 30) | fl::map([sleeper](int i) {
                         if (i == 0) {
                             sleeper->store(::getpid());
                             for (;;) ::pause();
@@ -317,7 +318,7 @@ TEST_CASE("workers die at once with a caller killed by SIGKILL, whichever thread
     REQUIRE(eventually([&] { return sleeper->load() != 0; }));
     ::kill(caller, SIGKILL);
     CHECK(wait_child(caller) == 128 + SIGKILL);
-    // The source (done, or waiting for room) and the sleeping stage are orphans now, ours to reap.
+    // The source and the sleeping stage are orphans now, ours to reap.
     CHECK(adopted.reap(2));
     CHECK(adopted.ended[sleeper->load()] == 128 + SIGKILL);
     adopted.clean_up(sleeper->load());
