@@ -1,9 +1,11 @@
 // fl::shared_memory and fl::manager: create, attach, close, unlink and their errors; dict, list,
 // value and queue across forked processes and from a separately started program (posix_spawn);
-// atomic updates; a full segment; a holder killed with the lock; the forkline-shm tool.
+// atomic updates; a full segment; a holder killed with the lock; a damaged heap; the forkline-shm
+// tool.
 #include "../support.hpp"
 
 #include <forkline/forkline.hpp>
+#include <forkline/mp/detail/segment.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -12,9 +14,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
+#include <map>
+#include <random>
+#include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <tuple>
@@ -287,6 +295,217 @@ TEST_CASE("manager: an object used inside an update function is a clear error, n
     CHECK_THROWS_WITH(d.update("k", [&](long& x) { x = other.load(); }), Catch::Contains("inside an update function"));
     CHECK_FALSE(d.contains("k"));
     CHECK(d.update("k", [v = other.load()](long& x) { x = v; }) == 5);
+}
+
+// ---- a damaged heap: the bytes after the header overwritten (by a user, in /dev/shm), then used
+
+namespace {
+
+constexpr std::size_t header_bytes = fl::detail::manager_header_bytes;
+/// Short items and a long one, which may be kept in other ways.
+const std::vector<std::string> log_lines{"one", "two", "three, the longest line of the log"};
+
+/// Makes a segment holding one object of each kind, with items; no process maps it afterwards.
+void fill_objects(const std::string& name) {
+    fl::manager m(name, 64 << 10);
+    auto totals = m.dict<std::string, long>("totals");
+    totals.set("east", 5);
+    totals.set("west", 7);
+    totals.set("north", 11);
+    auto log = m.list<std::string>("log");
+    for (const auto& line : log_lines) log.push_back(line);
+    m.value<double>("rate", 1.5);
+    auto jobs = m.queue<long>("jobs");
+    for (long j : {1, 2, 3}) jobs.put(j);
+}
+
+/// What a program using a segment came to: the exit code of the child that used it (or 128 +
+/// the signal that ended it).
+enum use_outcome : int { read_back = 0, corrupt_named = 1, decode_failed = 2, read_wrong = 3, other_error = 4 };
+
+const char* outcome_name(int code) {
+    switch (code) {
+        case read_back: return "read back what was stored";
+        case corrupt_named: return "segment_corrupt naming the segment";
+        case decode_failed: return "decode_error";
+        case read_wrong: return "read back something else, with no error";
+        case other_error: return "another exception";
+        case 128 + SIGALRM: return "hung (SIGALRM)";
+        default: return code > 128 ? ::strsignal(code - 128) : "exit code out of range";
+    }
+}
+
+/// Attaches to the segment fill_objects made, calls `after_attach`, then reads every object and
+/// changes each.
+int use_objects(const std::string& name, const std::function<void()>& after_attach) {
+    try {
+        fl::manager m(name);
+        after_attach();
+        auto totals = m.dict<std::string, long>("totals");
+        auto log = m.list<std::string>("log");
+        auto rate = m.value<double>("rate");
+        auto jobs = m.queue<long>("jobs");
+        auto items = totals.items();
+        std::sort(items.begin(), items.end());
+        bool right = items == std::vector<std::pair<std::string, long>>{{"east", 5}, {"north", 11}, {"west", 7}} &&
+                     totals.get("west") == 7 && totals.size() == 3 &&
+                     log.to_vector() == log_lines && log.at(2) == log_lines[2] &&
+                     rate.load() == 1.5 && jobs.size_approx() == 3 && !jobs.closed();
+        right &= totals.update("east", [](long& x) { ++x; }) == 6;
+        totals.set("south", 13);
+        right &= totals.erase("north");
+        log.push_back("four");
+        log.set(0, "uno");
+        right &= log.pop_back() == "four" && log.size() == 3;
+        right &= rate.update([](double& x) { x *= 2; }) == 3.0;
+        jobs.put(4);
+        for (long j : {1, 2, 3, 4}) right &= jobs.try_get() == j;
+        right &= !jobs.try_get() && m.free_bytes() < m.size();
+        return right ? read_back : read_wrong;
+    } catch (const fl::segment_corrupt& e) {
+        return std::string(e.what()).find("'" + name + "'") != std::string::npos ? corrupt_named : other_error;
+    } catch (const fl::decode_error&) {
+        return decode_failed;
+    } catch (...) {
+        return other_error;
+    }
+}
+
+enum class when { at_rest, attached };
+
+/// Puts the segment back as `pristine`, then runs use_objects in a child process that damages
+/// the heap (the bytes after the header) with `damage`, before it attaches or after. A crash
+/// then ends only the child, and a hang its alarm.
+template <class Damage>
+int use_damaged(const std::string& name, const std::vector<std::byte>& pristine, when w, Damage damage) {
+    {
+        REQUIRE(::truncate(fl::shared_memory::path_of(name).c_str(), static_cast<off_t>(pristine.size())) == 0);
+        fl::shared_memory raw(name);
+        std::memcpy(raw.data(), pristine.data(), pristine.size());
+    }
+    pid_t child = fl::test::fork_child([&] {
+        ::alarm(60);
+        fl::shared_memory raw(name);
+        std::span<std::byte> heap(raw.data() + header_bytes, raw.size() - header_bytes);
+        if (w == when::at_rest) damage(heap);
+        return use_objects(name, [&] {
+            if (w == when::attached) damage(heap);
+        });
+    });
+    return fl::test::wait_child(child);
+}
+
+/// The segment's bytes, as fill_objects left them.
+std::vector<std::byte> pristine_objects(const std::string& name) {
+    fill_objects(name);
+    fl::shared_memory raw(name);
+    std::vector<std::byte> image(raw.data(), raw.data() + raw.size());
+    REQUIRE(use_damaged(name, image, when::at_rest, [](std::span<std::byte>) {}) == read_back);
+    return image;
+}
+
+/// Where `text` first is in the bytes, or npos.
+std::size_t find_in(const std::vector<std::byte>& bytes, std::string_view text) {
+    return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()).find(text);
+}
+
+}  // namespace
+
+TEST_CASE("manager: a heap overwritten with random bytes or zeros, or cut short, is reported corrupt",
+          "[mp][manager][damage]") {
+    scratch_name n("damage-whole");
+    auto pristine = pristine_objects(n.name);
+    for (std::uint64_t seed : {1, 2, 3, 4}) {
+        int code = use_damaged(n.name, pristine, when::at_rest, [&](std::span<std::byte> heap) {
+            std::mt19937_64 random(seed);
+            for (auto& b : heap) b = static_cast<std::byte>(random());
+        });
+        INFO("seed " << seed << ": " << outcome_name(code));
+        CHECK(code == corrupt_named);
+    }
+    int zeros = use_damaged(n.name, pristine, when::at_rest,
+                           [](std::span<std::byte> heap) { std::fill(heap.begin(), heap.end(), std::byte{0}); });
+    {
+        INFO("zeros: " << outcome_name(zeros));
+        CHECK(zeros == corrupt_named);
+    }
+    // Cut short: the heap's own bounds say it goes on past the end of the file.
+    int cut = use_damaged(n.name, pristine, when::at_rest, [&](std::span<std::byte>) {
+        ::truncate(fl::shared_memory::path_of(n.name).c_str(), static_cast<off_t>(pristine.size() / 2));
+    });
+    INFO("cut to half its size: " << outcome_name(cut));
+    CHECK(cut == corrupt_named);
+}
+
+TEST_CASE("manager: garbage over the allocator's bookkeeping or an object's entry is reported corrupt",
+          "[mp][manager][damage]") {
+    scratch_name n("damage-parts");
+    auto pristine = pristine_objects(n.name);
+    auto garbage = [](std::span<std::byte> bytes) {
+        std::mt19937_64 random(7);
+        for (auto& b : bytes) b = static_cast<std::byte>(random());
+    };
+    for (when w : {when::at_rest, when::attached}) {
+        // The allocator keeps its state at the start of the heap.
+        const char* moment = w == when::at_rest ? "at rest" : "attached";
+        {
+            int code = use_damaged(n.name, pristine, w, [&](std::span<std::byte> heap) { garbage(heap.first(256)); });
+            INFO("the heap's first 256 bytes, " << moment << ": " << outcome_name(code));
+            CHECK(code == corrupt_named);
+        }
+        // An object's name, and the 48 bytes before it: its entry in the segment's directory.
+        for (std::string_view object : {"totals", "log", "rate", "jobs"}) {
+            std::size_t at = find_in(pristine, object);
+            REQUIRE(at != std::string_view::npos);
+            REQUIRE(at >= header_bytes + 48);
+            at -= header_bytes;
+            int code = use_damaged(n.name, pristine, w, [&](std::span<std::byte> heap) {
+                garbage(heap.subspan(at - 48, 48 + object.size()));
+            });
+            INFO("around '" << object << "', " << moment << ": " << outcome_name(code));
+            CHECK(code == corrupt_named);
+        }
+    }
+}
+
+TEST_CASE("manager: any one word of the heap changed is reported corrupt, whether at rest or attached",
+          "[mp][manager][damage]") {
+    scratch_name n("damage-words");
+    auto pristine = pristine_objects(n.name);
+    // Every 8-byte word that holds something (the rest is never-used space), with bit 4 flipped:
+    // an offset moved by 16 bytes lands on a plausible place, which is the hardest to tell.
+    std::vector<std::size_t> words;
+    for (std::size_t at = header_bytes; at + 8 <= pristine.size(); at += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, pristine.data() + at, 8);
+        if (w != 0) words.push_back(at - header_bytes);
+    }
+    CHECK(words.size() > 100);
+    std::map<std::string, int> at_rest, attached;  // outcome -> how many words came to it
+    std::string wrong;                             // the first words that came to a wrong outcome
+    int wrong_words = 0;
+    for (std::size_t at : words) {
+        auto flip = [at](std::span<std::byte> heap) { heap[at] ^= std::byte{0x10}; };
+        int rest = use_damaged(n.name, pristine, when::at_rest, flip);
+        int live = use_damaged(n.name, pristine, when::attached, flip);
+        ++at_rest[outcome_name(rest)];
+        ++attached[outcome_name(live)];
+        // Damage to bookkeeping nobody has read since attaching may not matter yet: reading back
+        // what was stored is right then too.
+        if (rest != corrupt_named || (live != corrupt_named && live != read_back)) {
+            if (++wrong_words <= 10)
+                wrong += "\n  heap byte " + std::to_string(at) + ": " + outcome_name(rest) + " at rest, " +
+                         outcome_name(live) + " attached";
+        }
+    }
+    std::string summary = std::to_string(words.size()) + " words; at rest:";
+    for (const auto& [outcome, count] : at_rest) summary += " " + std::to_string(count) + " " + outcome + ";";
+    summary += " attached:";
+    for (const auto& [outcome, count] : attached) summary += " " + std::to_string(count) + " " + outcome + ";";
+    INFO(summary);
+    INFO(wrong_words << " words came to a wrong outcome" << wrong);
+    CHECK(wrong_words == 0);
+    CHECK(attached[outcome_name(corrupt_named)] > 0);
 }
 
 namespace {
