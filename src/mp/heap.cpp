@@ -13,11 +13,17 @@
 // Each read costs a few compares and a multiply on words the call reads anyway, and damage is
 // reported by the first call that reads the damaged part. (Attaching reads only the allocator's
 // state and the directory: a walk over every block would make it as slow as the heap is full.)
+//
+// An object must be able to fill the segment, so none is one block that doubles (old and new
+// would have to fit side by side): a list or queue is made of fixed chunks, and a hash table that
+// grows or shrinks is copied out of the segment, its block given back (joining the free room
+// around it) and the new one taken from there. Small keys, values and items live in their slots.
 #include "heap.hpp"
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <vector>
 
 namespace forkline::detail {
 
@@ -26,17 +32,25 @@ namespace {
 /// "forkheap": the heap's state is laid out as this file says.
 constexpr std::uint64_t heap_magic = 0x666f726b68656170ull;
 
-/// A block: {word = size | kind, seal}, then its payload, then the word again (the footer, which
-/// lets release() find the block before). A free block's payload starts with its free-list links.
+/// A block: {word = spare << 48 | size | kind, seal}, then its payload, then the word again (the
+/// footer, which lets release() find the block before). A free block's payload starts with its
+/// free-list links; a blob's with the hash of its bytes, which fill the payload but for `spare`.
 struct block_head {
     std::uint64_t word, seal;
 };
 struct blob_head {
-    std::uint64_t length, hash;  ///< the bytes follow
+    std::uint64_t hash;  ///< the bytes follow
 };
 constexpr std::uint64_t head_bytes = sizeof(block_head), overhead = head_bytes + 8;
 constexpr std::uint64_t min_block = 48;  ///< the head, the links and the footer, rounded up
-constexpr std::uint64_t kind_mask = 15;
+constexpr std::uint64_t kind_mask = 15, size_mask = ((std::uint64_t{1} << 48) - 1) & ~kind_mask;
+constexpr unsigned spare_shift = 48;
+
+/// The most bytes a slot keeps itself.
+constexpr std::size_t inline_item = 8;
+/// Slots in a ring's chunk: a chunk is about 1.5 KiB, little next to a segment and to waste at
+/// either end of a ring.
+constexpr std::uint64_t chunk_items = 64;
 
 /// Free blocks of sizes [2^k, 2^(k+1)) are in bin k.
 unsigned bin_of(std::uint64_t size) { return static_cast<unsigned>(std::bit_width(size) - 1); }
@@ -76,7 +90,9 @@ struct heap::free_links {
 };
 
 /// At the heap's start. The bins are not sealed (that would cost each allocation a pass over
-/// them): a bin's head is checked as the free lists' links are, when it is read.
+/// them): a bin's head is checked as the free lists' links are, when it is read. `most[k]` bounds
+/// the sizes in bin k from above, so that an allocation no block of its bin can meet fails
+/// without a walk over the bin; each is sealed alone, as it changes alone.
 struct heap::state {
     std::uint64_t magic;
     std::uint64_t end;       ///< the segment's size (rounded down to 16) when it was made
@@ -85,20 +101,24 @@ struct heap::state {
     offset directory;
     std::uint64_t seal;  ///< over the words above
     offset bins[64];
+    struct bound {
+        std::uint64_t size, seal;
+    } most[64];
 };
 
-constexpr std::size_t inline_item = 16;  ///< the most bytes a ring keeps in an item's slot
-
-/// A blob's offset (16-aligned: the low bit is 0), or `length << 1 | 1` with the bytes in
-/// `inline_bytes`: a small item then costs no block, and its bytes are under the slot's seal.
 struct heap::ring_slot {
-    std::uint64_t item;
-    std::uint64_t inline_bytes[inline_item / 8];
+    stored item;
+    std::uint64_t seal;
+};
+
+/// A ring's directory entry: a chunk, or {0, 0} for none.
+struct heap::chunk_ref {
+    offset chunk;
     std::uint64_t seal;
 };
 
 heap::heap(std::byte* base, std::size_t size, std::size_t header)
-    : base_(base), first_(header + sizeof(state)), end_(size & ~kind_mask) {
+    : base_(base), first_(header + sizeof(state)), end_(std::min<std::uint64_t>(size, size_mask) & ~kind_mask) {
     static_assert(sizeof(state) % 16 == 0, "blocks start 16-aligned after the state");
 }
 
@@ -123,6 +143,7 @@ void heap::format(std::size_t directory_bytes) {
     std::memset(&st(), 0, sizeof(state));
     st().magic = heap_magic;
     st().end = end_;
+    for (auto& m : st().most) m.seal = seal_of(where(&m), {0});
     link(first_, end_ - first_);
     seal_state();
     st().directory = allocate(directory_bytes, block_kind::record);
@@ -139,7 +160,7 @@ std::uint64_t heap::free_bytes() const { return checked_state().free; }
 inline std::uint64_t heap::whole_block(offset b) const {
     if (b % 16 != 0 || b < first_ || b > end_ - min_block) damaged("an offset points outside the heap");
     const auto& h = *reinterpret_cast<const block_head*>(base_ + b);
-    std::uint64_t size = h.word & ~kind_mask;
+    std::uint64_t size = h.word & size_mask;
     if (h.seal != seal_of(b, {h.word}) || size < min_block || size > end_ - b)
         damaged("a block's header is not what was written there");
     if (load64(base_ + b + size - 8) != h.word) damaged("a block's footer does not match its header");
@@ -169,9 +190,9 @@ inline std::uint64_t heap::free_block(offset b, unsigned bin) const {
 
 inline heap::free_links& heap::links(offset b) const { return *reinterpret_cast<free_links*>(base_ + b + head_bytes); }
 
-inline void heap::stamp(offset b, std::uint64_t size, block_kind k) {
+inline void heap::stamp(offset b, std::uint64_t size, block_kind k, std::uint64_t spare) {
     auto& h = *reinterpret_cast<block_head*>(base_ + b);
-    h.word = size | static_cast<std::uint64_t>(k);
+    h.word = spare << spare_shift | size | static_cast<std::uint64_t>(k);
     h.seal = seal_of(b, {h.word});
     std::memcpy(base_ + b + size - 8, &h.word, 8);
 }
@@ -187,6 +208,9 @@ inline void heap::link(offset b, std::uint64_t size) {
     offset next = bin_head(bin);
     if (next) {
         free_block(next, bin);
+        // A bin's head has no block before it: one that has is another block of the bin, and
+        // taking it as the head would drop the blocks before it from the list.
+        if (links(next).prev != 0) damaged("the allocator's bin does not start at the head of its list");
         links(next).prev = b;
     }
     stamp(b, size, block_kind::free);
@@ -194,6 +218,9 @@ inline void heap::link(offset b, std::uint64_t size) {
     st().bins[bin] = b;
     st().nonempty |= std::uint64_t{1} << bin;
     st().free += size;
+    auto& m = st().most[bin];
+    if (m.seal != seal_of(where(&m), {m.size})) damaged("the allocator's bound on a bin is not what was written there");
+    if (size > m.size) m = {size, seal_of(where(&m), {size})};
 }
 
 /// Takes b, a free block of `size` its caller has checked, out of its bin.
@@ -249,7 +276,29 @@ offset heap::allocate(std::uint64_t n, block_kind k) {
             b = first_fit(up, need, 1, size);
         }
     }
-    if (!b) b = first_fit(bin, need, end_ / min_block, size);
+    if (!b) {
+        // The whole bin, unless its bound says no block of it is big enough; a walk that finds
+        // none makes the bound exact, so the next such call costs no walk.
+        auto& m = st().most[bin];
+        if (m.seal != seal_of(where(&m), {m.size}))
+            damaged("the allocator's bound on a bin is not what was written there");
+        if (m.size >= need) {
+            std::uint64_t largest = 0, seen = 0, left = end_ / min_block;
+            offset prev = 0;
+            for (offset c = bin_head(bin); c && left; --left, prev = c, c = links(c).next) {
+                seen = free_block(c, bin);
+                if (links(c).prev != prev) damaged("the allocator's free lists do not link back");
+                if (seen >= need) {
+                    b = c;
+                    size = seen;
+                    break;
+                }
+                largest = std::max(largest, seen);
+            }
+            if (!b && !left) damaged("the allocator's free list does not end");
+            if (!b) m = {largest, seal_of(where(&m), {largest})};
+        }
+    }
     if (!b) throw heap_full{free_now};
     unlink(b, size);
     if (size - need >= min_block) {
@@ -276,7 +325,7 @@ void heap::release(offset p, block_kind k) {
     }
     if (b > first_) {
         std::uint64_t word = load64(base_ + b - 8);
-        std::uint64_t prev_size = word & ~kind_mask;
+        std::uint64_t prev_size = word & size_mask;
         if (prev_size < min_block || prev_size > b - first_) damaged("a block's footer is not what was written there");
         offset prev = b - prev_size;
         if (whole_block(prev) != prev_size) damaged("a block's footer is not what was written there");
@@ -294,15 +343,29 @@ void heap::check() const {
     const state& s = checked_state();
     if (s.magic != heap_magic) damaged("the heap's magic number is wrong");
     if (s.end != end_) damaged("the segment is not the size it was made with");
+    // The bounds are read only by calls that meet their bin: damage to one is found here.
+    for (const auto& m : s.most)
+        if (m.seal != seal_of(where(&m), {m.size})) damaged("the allocator's bound on a bin is not what was written there");
     kind_room(s.directory, block_kind::record);
 }
 
 // ---- blobs
 
+/// Writes b into the blob at p, whose block holds it, first giving back the room past it that
+/// can make a block of its own.
 inline void heap::fill_blob(offset p, bytes b) {
-    auto& h = *reinterpret_cast<blob_head*>(base_ + p);
-    h.length = b.size();
-    h.hash = hash_bytes(b);
+    const offset block = p - head_bytes;
+    std::uint64_t size = whole_block(block);
+    const std::uint64_t fit = std::max(min_block, (sizeof(blob_head) + b.size() + overhead + kind_mask) & ~kind_mask);
+    if (size - fit >= min_block) {
+        // The tail becomes a blob of its own and is released, so it joins a free block after it.
+        stamp(block + fit, size - fit, block_kind::blob);
+        stamp(block, fit, block_kind::blob);
+        release(block + fit + head_bytes, block_kind::blob);
+        size = fit;
+    }
+    stamp(block, size, block_kind::blob, size - overhead - sizeof(blob_head) - b.size());
+    reinterpret_cast<blob_head*>(base_ + p)->hash = hash_bytes(b);
     if (!b.empty()) std::memcpy(base_ + p + sizeof(blob_head), b.data(), b.size());
 }
 
@@ -328,9 +391,9 @@ void heap::make_blobs(std::initializer_list<bytes> parts, offset* out) {
 /// The bytes within the block, not checked against the hash.
 inline bytes heap::blob_bytes(offset p) const {
     std::uint64_t cap = kind_room(p, block_kind::blob);
-    std::uint64_t length = reinterpret_cast<const blob_head*>(base_ + p)->length;
-    if (length > cap - sizeof(blob_head)) damaged("a blob is longer than its block");
-    return {base_ + p + sizeof(blob_head), length};
+    std::uint64_t spare = reinterpret_cast<const block_head*>(base_ + p - head_bytes)->word >> spare_shift;
+    if (spare + sizeof(blob_head) > cap) damaged("a blob is longer than its block");
+    return {base_ + p + sizeof(blob_head), cap - sizeof(blob_head) - spare};
 }
 
 bytes heap::blob(offset p) const {
@@ -341,9 +404,7 @@ bytes heap::blob(offset p) const {
 }
 
 void heap::replace_blob(offset& p, bytes b) {
-    std::uint64_t cap = kind_room(p, block_kind::blob), need = sizeof(blob_head) + b.size();
-    // In place unless it would keep much more room than the new bytes need.
-    if (need <= cap && cap <= 2 * need + min_block) {
+    if (sizeof(blob_head) + b.size() <= kind_room(p, block_kind::blob)) {
         fill_blob(p, b);
         return;
     }
@@ -352,17 +413,51 @@ void heap::replace_blob(offset& p, bytes b) {
     p = q;
 }
 
+stored heap::store(bytes b) {
+    if (b.size() > inline_item) return {make_blob(b), 0};
+    stored s{b.size() << 1 | 1, 0};
+    if (!b.empty()) std::memcpy(&s.inline_bytes, b.data(), b.size());
+    return s;
+}
+
+bytes heap::stored_bytes(const stored& s) const {
+    if (s.word & 1) return {reinterpret_cast<const std::byte*>(&s.inline_bytes), s.word >> 1};
+    return blob(s.word);
+}
+
+void heap::restore(stored& s, bytes b) {
+    if (b.size() <= inline_item) {
+        forget(s);
+        s = store(b);
+    } else if (s.word & 1) {
+        s = {make_blob(b), 0};
+    } else {
+        replace_blob(s.word, b);
+    }
+}
+
+void heap::forget(const stored& s) {
+    if (!(s.word & 1)) release(s.word, block_kind::blob);
+}
+
+namespace {
+/// A stored word under a seal just checked: an inline one must fit its bytes.
+bool sound(const stored& s) { return !(s.word & 1) || (s.word >> 1) <= inline_item; }
+}  // namespace
+
 // ---- hash tables
 
-inline void heap::put(slot& s, std::uint64_t hash, offset key, offset value) {
+inline void heap::put(slot& s, std::uint64_t hash, stored key, stored value) {
     s.hash = hash;
     s.key = key;
     s.value = value;
-    s.seal = seal_of(where(&s), {hash, key, value});
+    s.seal = seal_of(where(&s), {hash, key.word, key.inline_bytes, value.word, value.inline_bytes});
 }
 
 const slot& heap::check(const slot& s) const {
-    if (s.seal != seal_of(where(&s), {s.hash, s.key, s.value})) damaged("a table's slot is not what was written there");
+    if (s.seal != seal_of(where(&s), {s.hash, s.key.word, s.key.inline_bytes, s.value.word, s.value.inline_bytes}) ||
+        !sound(s.key) || !sound(s.value))
+        damaged("a table's slot is not what was written there");
     return s;
 }
 
@@ -377,9 +472,15 @@ std::span<slot> heap::slots(const table& t) const {
     return {reinterpret_cast<slot*>(base_ + t.slots), t.capacity};
 }
 
+std::uint64_t heap::size(const table& t) const {
+    slots(t);
+    return t.count;
+}
+
 bytes heap::key_of(const slot& s) const {
-    bytes k = blob(s.key);
-    if (reinterpret_cast<const blob_head*>(base_ + s.key)->hash != s.hash)
+    if (s.key.word & 1) return stored_bytes(s.key);
+    bytes k = blob(s.key.word);
+    if (reinterpret_cast<const blob_head*>(base_ + s.key.word)->hash != s.hash)
         damaged("a key is not the one its slot was made for");
     return k;
 }
@@ -390,19 +491,19 @@ slot* heap::find(const table& t, bytes key, std::uint64_t hash) const {
     std::uint64_t mask = t.capacity - 1;
     for (std::uint64_t n = 0, i = hash & mask; n < t.capacity; ++n, i = (i + 1) & mask) {
         const slot& s = check(all[i]);
-        if (s.key == 0) return nullptr;
+        if (s.key.word == 0) return nullptr;
         if (s.hash != hash) continue;
-        if (same(blob_bytes(s.key), key)) return &all[i];
+        if (same(s.key.word & 1 ? stored_bytes(s.key) : blob_bytes(s.key.word), key)) return &all[i];
         key_of(s);  // a real collision, unless the key's bytes were changed: then this throws
     }
     damaged("a table has no empty slot");
 }
 
-void heap::insert(table& t, std::uint64_t hash, offset key, offset value) {
+void heap::insert(table& t, std::uint64_t hash, stored key, stored value) {
     auto all = slots(t);
     std::uint64_t mask = t.capacity - 1;
     for (std::uint64_t n = 0, i = hash & mask; n < t.capacity; ++n, i = (i + 1) & mask) {
-        if (check(all[i]).key == 0) {
+        if (check(all[i]).key.word == 0) {
             put(all[i], hash, key, value);
             ++t.count;
             return;
@@ -411,150 +512,253 @@ void heap::insert(table& t, std::uint64_t hash, offset key, offset value) {
     damaged("a table has no empty slot");
 }
 
-void heap::reserve(table& t) {
-    if ((t.count + 1) * 4 <= t.capacity * 3) return;
-    auto old = slots(t);
-    table grown{0, 0, std::max<std::uint64_t>(8, t.capacity * 2)};
-    grown.slots = allocate(grown.capacity * sizeof(slot), block_kind::slots);
-    for (auto& s : slots(grown)) put(s, 0, 0, 0);
-    for (const auto& s : old)
-        if (check(s).key) insert(grown, s.hash, s.key, s.value);
+/// Makes t's slots a block of `capacity`. The slots are copied out first and the old block given
+/// back before the new one is taken, so the new one may use its room and the room around it:
+/// a table can then grow to fill most of the segment. When there is no room for the new one the
+/// old size is taken again, which cannot fail (the block just given back is the head of its bin,
+/// or a bin above), and t is as it was but for its place.
+void heap::resize(table& t, std::uint64_t capacity) {
+    std::vector<slot> kept;
+    kept.reserve(t.count);
+    for (const slot& s : slots(t))
+        if (check(s).key.word) kept.push_back(s);
+    if (kept.size() != t.count) damaged("a table's count is not the number of its keys");
+    const std::uint64_t before = t.capacity;
     if (t.slots) release(t.slots, block_kind::slots);
-    t = grown;
+    t = {};
+    std::uint64_t free_now = 0;
+    bool full = false;
+    try {
+        t.slots = allocate(capacity * sizeof(slot), block_kind::slots);
+    } catch (const heap_full& e) {
+        if (before == 0) throw;
+        free_now = e.free_bytes;
+        full = true;
+        capacity = before;
+        try {
+            t.slots = allocate(capacity * sizeof(slot), block_kind::slots);
+        } catch (const heap_full&) {
+            damaged("the allocator has no room for a block it was just given back");
+        }
+    }
+    t.capacity = capacity;
+    for (auto& s : slots(t)) put(s, 0, {}, {});
+    for (const slot& s : kept) insert(t, s.hash, s.key, s.value);
+    if (full) throw heap_full{free_now};
 }
 
-void heap::set_value(slot& s, offset value) { put(s, s.hash, s.key, value); }
+void heap::reserve(table& t) {
+    if ((t.count + 1) * 4 > t.capacity * 3) resize(t, std::max<std::uint64_t>(8, t.capacity * 2));
+}
+
+void heap::set_value(slot& s, bytes value) {
+    stored v = s.value;
+    restore(v, value);
+    put(s, s.hash, s.key, v);
+}
 
 void heap::erase(table& t, slot& gone) {
     auto all = slots(t);
+    const stored key = gone.key, value = gone.value;
     std::uint64_t mask = t.capacity - 1, hole = static_cast<std::uint64_t>(&gone - all.data());
     // Later slots of the same run move back into the hole when their home is not past it, so a
     // probe never meets an empty slot before the key it looks for.
     for (std::uint64_t j = (hole + 1) & mask, n = 0; n < t.capacity; j = (j + 1) & mask, ++n) {
         const slot& s = check(all[j]);
-        if (s.key == 0) break;
+        if (s.key.word == 0) break;
         if (((j - (s.hash & mask)) & mask) >= ((j - hole) & mask)) {
             put(all[hole], s.hash, s.key, s.value);
             hole = j;
         }
     }
-    put(all[hole], 0, 0, 0);
+    put(all[hole], 0, {}, {});
     --t.count;
+    forget(key);
+    forget(value);
+    // Shrinking gives memory back, and cannot fail: the smaller block fits where the old one was.
+    if (t.count == 0) {
+        release(t.slots, block_kind::slots);
+        t = {};
+    } else if (t.capacity > 8 && t.count * 4 < t.capacity) {
+        resize(t, t.capacity / 2);
+    }
 }
 
 void heap::drop(table& t) {
-    slots(t);
+    for (const slot& s : slots(t)) {
+        if (!check(s).key.word) continue;
+        forget(s.key);
+        forget(s.value);
+    }
     if (t.slots) release(t.slots, block_kind::slots);
     t = {};
 }
 
 // ---- rings
 
-inline void heap::put(ring_slot& s, bytes item, offset blob) {
-    s.inline_bytes[0] = s.inline_bytes[1] = 0;
-    if (blob) {
-        s.item = blob;
-    } else {
-        s.item = item.size() << 1 | 1;
-        if (!item.empty()) std::memcpy(s.inline_bytes, item.data(), item.size());
-    }
-    s.seal = seal_of(where(&s), {s.item, s.inline_bytes[0], s.inline_bytes[1]});
-}
-
-inline void heap::put(ring_slot& s, const ring_slot& from) {
-    s.item = from.item;
-    s.inline_bytes[0] = from.inline_bytes[0];
-    s.inline_bytes[1] = from.inline_bytes[1];
-    s.seal = seal_of(where(&s), {s.item, s.inline_bytes[0], s.inline_bytes[1]});
+inline void heap::put(ring_slot& s, stored item) {
+    s.item = item;
+    s.seal = seal_of(where(&s), {item.word, item.inline_bytes});
 }
 
 inline const heap::ring_slot& heap::check(const ring_slot& s) const {
-    if (s.seal != seal_of(where(&s), {s.item, s.inline_bytes[0], s.inline_bytes[1]}) ||
-        ((s.item & 1) && (s.item >> 1) > inline_item))
+    if (s.seal != seal_of(where(&s), {s.item.word, s.item.inline_bytes}) || !sound(s.item) || s.item.word == 0)
         damaged("a ring's slot is not what was written there");
     return s;
 }
 
-inline bytes heap::item_of(const ring_slot& s) const {
-    if (s.item & 1) return {reinterpret_cast<const std::byte*>(s.inline_bytes), s.item >> 1};
-    return blob(s.item);
+/// Whether n bytes at p (a payload) lie inside the heap's blocks.
+inline bool heap::inside(offset p, std::uint64_t n) const {
+    return p % 16 == 0 && p >= first_ + head_bytes && p <= end_ && n <= end_ - p;
 }
 
-/// Gives back the item's blob, if it has one.
-inline void heap::forget(const ring_slot& s) {
-    if (!(s.item & 1)) release(s.item, block_kind::blob);
-}
-
-inline std::span<heap::ring_slot> heap::slots(const ring& r) const {
+/// The directory, checked against r's other words and the mapping. Its block's header is checked
+/// by the calls that make chunks and by release(): reading an item does not depend on it, as
+/// its chunk's entry and slot are sealed. Entries for no chunk are all zero, so that a ring's
+/// unused places hold nothing to damage.
+inline std::span<heap::chunk_ref> heap::chunks(const ring& r) const {
     if (r.capacity == 0) {
         if (r.slots || r.head || r.count) damaged("an empty ring has slots");
         return {};
     }
-    if (!power_of_two(r.capacity) || r.head >= r.capacity || r.count > r.capacity ||
-        r.capacity > kind_room(r.slots, block_kind::slots) / sizeof(ring_slot))
-        damaged("a ring's head, count or capacity does not fit its slots");
-    return {reinterpret_cast<ring_slot*>(base_ + r.slots), r.capacity};
+    if (!power_of_two(r.capacity) || r.capacity > end_ / sizeof(chunk_ref) ||
+        !inside(r.slots, r.capacity * sizeof(chunk_ref) + 8) || r.head >= r.capacity * chunk_items ||
+        r.count > r.capacity * chunk_items || r.count == 0)
+        damaged("a ring's head, count or capacity does not fit its directory");
+    return {reinterpret_cast<chunk_ref*>(base_ + r.slots), r.capacity};
+}
+
+/// The same, with the directory's block checked too.
+inline std::span<heap::chunk_ref> heap::directory_block(const ring& r) const {
+    auto dir = chunks(r);
+    if (r.capacity && r.capacity > kind_room(r.slots, block_kind::slots) / sizeof(chunk_ref))
+        damaged("a ring's capacity does not fit its directory");
+    return dir;
+}
+
+inline const heap::chunk_ref& heap::check(const chunk_ref& e) const {
+    if (e.chunk ? e.seal != seal_of(where(&e), {e.chunk}) : e.seal != 0)
+        damaged("a ring's directory is not what was written there");
+    return e;
+}
+
+inline void heap::set_chunk(chunk_ref& e, offset chunk) { e = {chunk, chunk ? seal_of(where(&e), {chunk}) : 0}; }
+
+/// The chunk of an entry that must have one, checked to lie in the mapping (its block's header
+/// as the directory's is, when `whole`).
+inline offset heap::chunk_at(const chunk_ref& e, bool whole) const {
+    offset c = check(e).chunk;
+    if (!c || !inside(c, chunk_items * sizeof(ring_slot) + 8) ||
+        (whole && kind_room(c, block_kind::chunk) < chunk_items * sizeof(ring_slot)))
+        damaged("a ring's directory names no chunk where its items are");
+    return c;
+}
+
+/// The slot at place p of the circle (not checked: it may be unused).
+inline heap::ring_slot& heap::place(std::span<chunk_ref> dir, std::uint64_t p, bool whole) const {
+    offset c = chunk_at(dir[p / chunk_items], whole);
+    return reinterpret_cast<ring_slot*>(base_ + c)[p % chunk_items];
 }
 
 /// Slot i from the head, checked.
 inline heap::ring_slot& heap::slot_of(const ring& r, std::uint64_t i) const {
-    auto all = slots(r);
+    auto dir = chunks(r);
     if (i >= r.count) damaged("an item is past the ring's end");
-    ring_slot& s = all[(r.head + i) & (r.capacity - 1)];
+    ring_slot& s = place(dir, (r.head + i) & (r.capacity * chunk_items - 1), false);
     check(s);
     return s;
 }
 
-bytes heap::item(const ring& r, std::uint64_t i) const { return item_of(slot_of(r, i)); }
+std::uint64_t heap::size(const ring& r) const {
+    chunks(r);
+    return r.count;
+}
+
+bytes heap::item(const ring& r, std::uint64_t i) const { return stored_bytes(slot_of(r, i).item); }
 
 void heap::set_item(const ring& r, std::uint64_t i, bytes item) {
     ring_slot& s = slot_of(r, i);
-    if (item.size() <= inline_item) {
-        forget(s);
-        put(s, item, 0);
-    } else if (s.item & 1) {
-        put(s, item, make_blob(item));
-    } else {
-        offset b = s.item;
-        replace_blob(b, item);
-        put(s, item, b);
-    }
+    stored x = s.item;
+    restore(x, item);
+    put(s, x);
+}
+
+/// A directory twice as big, its entries from the head's chunk on (the circle is full of chunks:
+/// the tail has come round to the head's).
+void heap::grow_directory(ring& r) {
+    auto old = chunks(r);
+    const std::uint64_t first = r.head / chunk_items;
+    offset d = allocate(2 * r.capacity * sizeof(chunk_ref), block_kind::slots);
+    auto* to = reinterpret_cast<chunk_ref*>(base_ + d);
+    for (std::uint64_t k = 0; k < 2 * r.capacity; ++k)
+        set_chunk(to[k], k < r.capacity ? chunk_at(old[(first + k) & (r.capacity - 1)], false) : 0);
+    release(r.slots, block_kind::slots);
+    r.slots = d;
+    r.head %= chunk_items;
+    r.capacity *= 2;
 }
 
 void heap::push_back(ring& r, bytes item) {
-    auto all = slots(r);
-    offset b = item.size() > inline_item ? make_blob(item) : 0;
-    if (r.count == r.capacity) {
-        ring grown{0, 0, r.count, std::max<std::uint64_t>(4, r.capacity * 2)};
-        try {
-            grown.slots = allocate(grown.capacity * sizeof(ring_slot), block_kind::slots);
-        } catch (const heap_full&) {
-            if (b) release(b, block_kind::blob);
-            throw;
+    directory_block(r);
+    stored s = store(item);
+    const ring before = r;
+    try {
+        if (r.capacity == 0) {
+            offset d = allocate(4 * sizeof(chunk_ref), block_kind::slots);
+            for (std::uint64_t k = 0; k < 4; ++k) reinterpret_cast<chunk_ref*>(base_ + d)[k] = {0, 0};
+            r = {d, 0, 0, 4};
         }
-        auto to = slots(grown);
-        for (std::uint64_t i = 0; i < r.count; ++i) put(to[i], check(all[(r.head + i) & (r.capacity - 1)]));
-        if (r.slots) release(r.slots, block_kind::slots);
-        r = grown;
-        all = to;
+        std::uint64_t p = (r.head + r.count) & (r.capacity * chunk_items - 1);
+        if (p % chunk_items == 0) {
+            // A chunk to start; when the head's chunk is there, the circle is full.
+            if (r.count && check(reinterpret_cast<chunk_ref*>(base_ + r.slots)[p / chunk_items]).chunk) {
+                grow_directory(r);
+                p = r.head + r.count;
+            }
+            offset c = allocate(chunk_items * sizeof(ring_slot), block_kind::chunk);
+            set_chunk(reinterpret_cast<chunk_ref*>(base_ + r.slots)[p / chunk_items], c);
+        }
+        put(place({reinterpret_cast<chunk_ref*>(base_ + r.slots), r.capacity}, p, true), s);
+        ++r.count;
+    } catch (const heap_full&) {
+        forget(s);
+        if (before.capacity == 0 && r.capacity) release(r.slots, block_kind::slots);
+        if (before.capacity == 0) r = {};
+        throw;
     }
-    put(all[(r.head + r.count) & (r.capacity - 1)], item, b);
-    ++r.count;
+}
+
+/// After the item at place p left: gives back its chunk when it was the chunk's last, and
+/// everything when the ring is empty.
+void heap::leave(ring& r, std::uint64_t p, bool last_of_chunk) {
+    if (!last_of_chunk && r.count) return;
+    chunk_ref& e = reinterpret_cast<chunk_ref*>(base_ + r.slots)[p / chunk_items];
+    release(chunk_at(e, false), block_kind::chunk);
+    set_chunk(e, 0);
+    if (r.count) return;
+    release(r.slots, block_kind::slots);
+    r = {};
 }
 
 void heap::pop_back(ring& r) {
-    forget(slot_of(r, r.count - 1));
+    forget(slot_of(r, r.count - 1).item);
+    const std::uint64_t p = (r.head + r.count - 1) & (r.capacity * chunk_items - 1);
     --r.count;
+    leave(r, p, p % chunk_items == 0);
 }
 
 void heap::pop_front(ring& r) {
-    forget(slot_of(r, 0));
-    r.head = (r.head + 1) & (r.capacity - 1);
+    forget(slot_of(r, 0).item);
+    const std::uint64_t p = r.head;
+    r.head = (r.head + 1) & (r.capacity * chunk_items - 1);
     --r.count;
+    leave(r, p, p % chunk_items == chunk_items - 1);
 }
 
 void heap::clear(ring& r) {
-    for (std::uint64_t i = 0; i < r.count; ++i) forget(slot_of(r, i));
+    for (std::uint64_t i = 0; i < r.count; ++i) forget(slot_of(r, i).item);
+    for (chunk_ref& e : chunks(r))
+        if (check(e).chunk) release(chunk_at(e, false), block_kind::chunk);
     if (r.slots) release(r.slots, block_kind::slots);
     r = {};
 }

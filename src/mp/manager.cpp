@@ -191,9 +191,9 @@ private:
 void check_directory(manager_state& s) {
     object_call dir(s, s.heap.directory(), directory_kind);
     for (const slot& e : s.heap.slots(dir->map)) {
-        if (!s.heap.check(e).key) continue;
+        if (!s.heap.check(e).key.word) continue;
         s.heap.key_of(e);
-        record& o = s.record_at(e.value);
+        record& o = s.record_at(e.value.word);
         if (o.k < kind::dict || o.k > kind::queue) damaged("an object is of no known kind");
         s.heap.blob(o.type);
     }
@@ -283,35 +283,38 @@ manager_object::manager_object(std::shared_ptr<manager_state> s, kind k, const s
         auto& hp = s_->heap;
         object_call dir(*s_, hp.directory(), directory_kind);
         if (const slot* found = hp.find(dir->map, key, hash)) {
-            const record& o = s_->record_at(found->value);
+            const record& o = s_->record_at(found->value.word);
             std::string_view made_as = as_text(hp.blob(o.type));
             if (o.k != k || made_as != type)
                 throw std::invalid_argument("forkline::manager: '" + name + "' in " + s_->label() + " is a " +
                                             std::string(made_as) + ", not the " + type + " asked for");
-            return found->value;
+            return found->value.word;
         }
         dir.change();
         hp.reserve(dir->map);
-        offset parts[3] = {};  // name, type, the value's first encoding
-        const std::size_t count = k == kind::value ? 3 : 2;
-        if (count == 3)
-            hp.make_blobs({key, as_bytes(type), bytes(first)}, parts);
+        offset parts[2] = {};  // type, the value's first encoding
+        const std::size_t count = k == kind::value ? 2 : 1;
+        if (count == 2)
+            hp.make_blobs({as_bytes(type), bytes(first)}, parts);
         else
-            hp.make_blobs({key, as_bytes(type)}, parts);
+            hp.make_blobs({as_bytes(type)}, parts);
+        stored named;
         offset at;
         try {
+            named = hp.store(key);
             at = hp.allocate(sizeof(record), block_kind::record);
         } catch (const heap_full&) {
+            if (named.word) hp.forget(named);
             for (std::size_t i = 0; i < count; ++i) hp.release(parts[i], block_kind::blob);
             throw;
         }
         auto* o = new (hp.at<record>(at, block_kind::record)) record;
         o->k = k;
         o->maxsize = maxsize;
-        o->type = parts[1];
-        o->one = parts[2];
+        o->type = parts[0];
+        o->one = parts[1];
         o->seal = record_seal(at, *o);
-        hp.insert(dir->map, hash, parts[0], at);
+        hp.insert(dir->map, hash, named, {at, 0});
         return at;
     });
 }
@@ -320,9 +323,9 @@ std::size_t manager_object::size() const {
     return guarded(*s_, label_, [&]() -> std::size_t {
         object_call o(*s_, obj_, kind_);
         switch (kind_) {
-            case kind::dict: return o->map.count;
+            case kind::dict: return s_->heap.size(o->map);
             case kind::list:
-            case kind::queue: return o->list.count;
+            case kind::queue: return s_->heap.size(o->list);
             case kind::value: return 1;
         }
         return 0;
@@ -334,11 +337,6 @@ void manager_object::clear() const {
         object_call o(*s_, obj_, kind_);
         auto& hp = s_->heap;
         o.change();
-        for (const slot& e : hp.slots(o->map)) {
-            if (!hp.check(e).key) continue;
-            hp.release(e.key, block_kind::blob);
-            hp.release(e.value, block_kind::blob);
-        }
         hp.drop(o->map);
         hp.clear(o->list);
     });
@@ -351,15 +349,15 @@ namespace {
 /// A new key and value in t; heap_full leaves t's contents as they were.
 void add(heap& hp, table& t, std::uint64_t hash, manager_object::bytes key, manager_object::bytes value) {
     hp.reserve(t);
-    offset made[2];
-    hp.make_blobs({key, value}, made);
-    hp.insert(t, hash, made[0], made[1]);
-}
-
-void assign(heap& hp, slot& s, manager_object::bytes value) {
-    offset v = s.value;
-    hp.replace_blob(v, value);
-    hp.set_value(s, v);
+    const stored k = hp.store(key);
+    stored v;
+    try {
+        v = hp.store(value);
+    } catch (const heap_full&) {
+        hp.forget(k);
+        throw;
+    }
+    hp.insert(t, hash, k, v);
 }
 
 }  // namespace
@@ -372,7 +370,7 @@ void manager_object::dict_set(bytes key, bytes value) const {
         slot* s = hp.find(o->map, key, hash);
         o.change();
         if (s)
-            assign(hp, *s, value);
+            hp.set_value(*s, value);
         else
             add(hp, o->map, hash, key, value);
     });
@@ -384,7 +382,7 @@ bool manager_object::dict_get(bytes key, reader use, void* ctx) const {
         object_call o(*s_, obj_, kind_);
         const slot* s = s_->heap.find(o->map, key, hash);
         if (!s) return false;
-        bytes value = s_->heap.blob(s->value);
+        bytes value = s_->heap.value_of(*s);
         if (use) use(ctx, value);
         return true;
     });
@@ -398,10 +396,7 @@ bool manager_object::dict_erase(bytes key) const {
         slot* s = hp.find(o->map, key, hash);
         if (!s) return false;
         o.change();
-        const offset k = s->key, v = s->value;
         hp.erase(o->map, *s);
-        hp.release(k, block_kind::blob);
-        hp.release(v, block_kind::blob);
         return true;
     });
 }
@@ -411,7 +406,7 @@ void manager_object::dict_each(pair_reader use, void* ctx) const {
         object_call o(*s_, obj_, kind_);
         auto& hp = s_->heap;
         for (const slot& e : hp.slots(o->map))
-            if (hp.check(e).key) use(ctx, hp.key_of(e), hp.blob(e.value));
+            if (hp.check(e).key.word) use(ctx, hp.key_of(e), hp.value_of(e));
     });
 }
 
@@ -423,10 +418,10 @@ void manager_object::dict_update(bytes key, updater u, void* ctx) const {
         slot* s = hp.find(o->map, key, hash);
         std::vector<std::byte> out;
         if (s) {
-            bytes old = hp.blob(s->value);
+            bytes old = hp.value_of(*s);
             u(ctx, &old, out);  // the user's fn: before anything changes
             o.change();
-            assign(hp, *s, out);
+            hp.set_value(*s, out);
         } else {
             u(ctx, nullptr, out);
             o.change();
@@ -448,7 +443,7 @@ void manager_object::list_push(bytes item) const {
 bool manager_object::list_get(std::size_t i, reader use, void* ctx) const {
     return guarded(*s_, label_, [&] {
         object_call o(*s_, obj_, kind_);
-        if (i >= o->list.count) return false;
+        if (i >= o->list.count) return false;  // item() checks the count against the ring
         use(ctx, s_->heap.item(o->list, i));
         return true;
     });
@@ -457,7 +452,7 @@ bool manager_object::list_get(std::size_t i, reader use, void* ctx) const {
 bool manager_object::list_set(std::size_t i, bytes item) const {
     return guarded(*s_, label_, [&] {
         object_call o(*s_, obj_, kind_);
-        if (i >= o->list.count) return false;
+        if (i >= o->list.count) return false;  // item() checks the count against the ring
         o.change();
         s_->heap.set_item(o->list, i, item);
         return true;
@@ -479,7 +474,7 @@ bool manager_object::list_pop(reader use, void* ctx) const {
 void manager_object::list_each(reader use, void* ctx) const {
     guarded(*s_, label_, [&] {
         object_call o(*s_, obj_, kind_);
-        for (std::uint64_t i = 0; i < o->list.count; ++i) use(ctx, s_->heap.item(o->list, i));
+        for (std::uint64_t i = 0, n = s_->heap.size(o->list); i < n; ++i) use(ctx, s_->heap.item(o->list, i));
     });
 }
 

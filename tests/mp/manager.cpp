@@ -1,11 +1,13 @@
 // fl::shared_memory and fl::manager: create, attach, close, unlink and their errors; dict, list,
 // value and queue across forked processes and from a separately started program (posix_spawn);
-// atomic updates; a full segment; a holder killed with the lock; a damaged heap; the forkline-shm
-// tool.
+// atomic updates; a full segment, and one object filling it; a holder killed with the lock; a
+// damaged heap; the forkline-shm tool.
 #include "../support.hpp"
 
 #include <forkline/forkline.hpp>
 #include <forkline/mp/detail/segment.hpp>
+
+#include "../../src/mp/heap.hpp"  // seal_of, to forge a sealed record
 
 #include <catch2/catch.hpp>
 
@@ -220,6 +222,94 @@ TEST_CASE("manager: clear errors for names, kinds, types and a full segment", "[
     m.unlink();
     CHECK_FALSE(n.exists());
     CHECK(m.dict<std::string, long>("totals").size() == 0);  // still usable here
+}
+
+TEST_CASE("manager: one object can fill most of its segment, and gives the room back as it empties",
+          "[mp][manager]") {
+    // What the Boost.Interprocess heap of earlier releases held in a fresh segment of 1 MiB.
+    constexpr std::size_t mib = 1 << 20;
+    constexpr long queue_items = 30431, dict_keys = 10915, list_items = 5920;
+    {
+        scratch_name n("fill-queue");
+        fl::manager m(n.name, mib);
+        auto q = m.queue<long>("q");
+        const std::size_t empty = m.free_bytes();
+        long put = 0;
+        try {
+            for (;; ++put) q.put(put);
+        } catch (const fl::segment_full&) {
+        }
+        CHECK(put >= queue_items);
+        for (long i = 0; i < put / 2; ++i) REQUIRE(q.try_get() == i);
+        CHECK(m.free_bytes() > empty / 3);  // half drained: the room of what was taken is back
+        for (long i = put / 2; i < put; ++i) REQUIRE(q.try_get() == i);
+        CHECK(m.free_bytes() == empty);
+    }
+    {
+        scratch_name n("fill-dict");
+        fl::manager m(n.name, mib);
+        auto d = m.dict<long, long>("d");
+        const std::size_t empty = m.free_bytes();
+        long set = 0;
+        try {
+            for (;; ++set) d.set(set, -set);
+        } catch (const fl::segment_full&) {
+        }
+        CHECK(set >= dict_keys);
+        CHECK(d.size() == static_cast<std::size_t>(set));  // the failed set left the dict as it was
+        CHECK(d.get(set - 1) == 1 - set);
+        for (long k = 0; k < set; ++k) REQUIRE(d.erase(k));
+        CHECK(m.free_bytes() == empty);
+    }
+    {
+        scratch_name n("fill-list");
+        fl::manager m(n.name, mib);
+        auto l = m.list<std::string>("l");
+        const std::size_t empty = m.free_bytes();
+        long pushed = 0;
+        try {
+            for (;; ++pushed) l.push_back(std::string(100, static_cast<char>('a' + pushed % 26)));
+        } catch (const fl::segment_full&) {
+        }
+        CHECK(pushed >= list_items);
+        CHECK(l.at(static_cast<std::size_t>(pushed - 1)) == std::string(100, static_cast<char>('a' + (pushed - 1) % 26)));
+        for (long i = 0; i < pushed; ++i) l.pop_back();
+        CHECK(m.free_bytes() == empty);
+    }
+}
+
+TEST_CASE("manager: a shorter value, dict value or list item is stored even when the segment is full",
+          "[mp][manager]") {
+    scratch_name n("shrink-full");
+    fl::manager m(n.name, 256 << 10);
+    const std::string long_one(2000, 'x'), short_one(20, 'y');
+    auto v = m.value<std::string>("v", long_one);
+    auto d = m.dict<int, std::string>("d");
+    d.set(1, long_one);
+    auto l = m.list<std::string>("l");
+    l.push_back(long_one);
+    // The ballast's items become blobs one at a time, each in one new block, smaller and smaller
+    // until not even a short one fits.
+    auto ballast = m.list<std::string>("ballast");
+    constexpr std::size_t places = 1000;
+    for (std::size_t i = 0; i < places; ++i) ballast.push_back("");
+    std::size_t next = 0;
+    for (std::size_t length : {4000, 1000, 200, 40, 10}) {
+        try {
+            for (; next < places; ++next) ballast.set(next, std::string(length, 'b'));
+        } catch (const fl::segment_full&) {
+        }
+    }
+    REQUIRE(next < places);
+    CHECK_THROWS_AS(ballast.set(next, short_one), fl::segment_full);  // full, even for a short item
+    const std::size_t full = m.free_bytes();
+    CHECK_NOTHROW(v.store(short_one));
+    CHECK_NOTHROW(d.set(1, short_one));
+    CHECK_NOTHROW(l.set(0, short_one));
+    CHECK(v.load() == short_one);
+    CHECK(d.get(1) == short_one);
+    CHECK(l.at(0) == short_one);
+    CHECK(m.free_bytes() > full + 3 * 1900);  // and the room they no longer need is free
 }
 
 TEST_CASE("manager: 4 processes updating one dict lose no update", "[mp][manager]") {
@@ -465,6 +555,75 @@ TEST_CASE("manager: garbage over the allocator's bookkeeping or an object's entr
             INFO("around '" << object << "', " << moment << ": " << outcome_name(code));
             CHECK(code == corrupt_named);
         }
+    }
+}
+
+TEST_CASE("manager: a free-list bin that starts inside its list is reported corrupt", "[mp][manager][damage]") {
+    scratch_name n("damage-bin");
+    fl::manager m(n.name, 64 << 10);
+    auto d = m.dict<int, std::string>("d");
+    constexpr int keys = 30;
+    for (int k = 0; k < keys; ++k) d.set(k, "");  // the table at its final size first
+    for (int k = 0; k < keys; ++k) d.set(k, std::string(200, 'v'));
+    for (int k = 0; k < keys; k += 4) d.erase(k);  // free blocks of one size, apart from each other
+    // The allocator's state opens the heap: six words, then the heads of its 64 bins; a free
+    // block's links (next, prev) follow its 16-byte header. Each bin of two or more blocks is
+    // made to start at its second one, which is free and of the bin, but not the list's head.
+    int damaged_bins = 0;
+    {
+        fl::shared_memory raw(n.name);
+        std::byte* bins = raw.data() + header_bytes + 6 * 8;
+        for (int k = 0; k < 64; ++k) {
+            std::uint64_t head, next;
+            std::memcpy(&head, bins + 8 * k, 8);
+            if (head == 0) continue;
+            REQUIRE(head + 24 <= raw.size());
+            std::memcpy(&next, raw.data() + head + 16, 8);
+            if (next == 0) continue;
+            std::memcpy(bins + 8 * k, &next, 8);
+            ++damaged_bins;
+        }
+    }
+    REQUIRE(damaged_bins > 0);
+    // Key 2's value sits between two values in use: freeing it puts it at the head of its bin.
+    CHECK_THROWS_WITH(d.erase(2), Catch::Contains("'" + n.name + "'") && Catch::Contains("damaged"));
+    CHECK_THROWS_AS(d.size(), fl::segment_corrupt);
+}
+
+TEST_CASE("manager: a count its slots cannot hold is reported corrupt, even under a valid seal",
+          "[mp][manager][damage]") {
+    // An object's record as manager.cpp lays it out: twelve words, then their seal.
+    constexpr std::size_t record_words = 12, dict_count = 6, list_count = 10;
+    for (std::size_t count_word : {dict_count, list_count}) {
+        scratch_name n("forged-count");
+        fl::manager m(n.name, 64 << 10);
+        auto d = m.dict<long, long>("d");
+        d.set(1, 1);
+        auto l = m.list<long>("l");
+        l.push_back(1);
+        const std::uint64_t kind = count_word == dict_count ? 1 : 2;
+        int forged = 0;
+        {
+            fl::shared_memory raw(n.name);
+            for (std::size_t at = header_bytes; at + 8 * (record_words + 1) <= raw.size(); at += 16) {
+                std::uint64_t w[record_words + 1];
+                std::memcpy(w, raw.data() + at, sizeof w);
+                auto seal = [&] {
+                    return fl::detail::seal_of(at, {w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9], w[10], w[11]});
+                };
+                if ((w[0] & 0xffffffff) != kind || w[record_words] != seal()) continue;
+                w[count_word] = 1000;
+                w[record_words] = seal();
+                std::memcpy(raw.data() + at, w, sizeof w);
+                ++forged;
+            }
+        }
+        REQUIRE(forged == 1);
+        INFO((count_word == dict_count ? "dict" : "list"));
+        if (count_word == dict_count)
+            CHECK_THROWS_AS(d.size(), fl::segment_corrupt);
+        else
+            CHECK_THROWS_AS(l.size(), fl::segment_corrupt);
     }
 }
 
