@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,7 +28,9 @@ public:
 };
 
 /// Thrown by every call on a manager's segment once a process died while changing it (allocating,
-/// linking a node): its contents cannot be trusted. Remove the segment and make it again.
+/// linking a node), or once a call found bytes in its heap that no call wrote there (the file in
+/// /dev/shm was written to from outside): its contents cannot be trusted. Remove the segment and
+/// make it again.
 class segment_corrupt : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -83,7 +86,8 @@ public:
 
 private:
     std::shared_ptr<manager_state> s_;
-    void* obj_;
+    std::uint64_t obj_;  ///< the object's record: its offset in the segment
+    kind kind_;
     std::string label_;  ///< "dict 'totals' in manager 'orders'", for errors
 };
 
@@ -138,8 +142,8 @@ protected:
 }  // namespace detail
 
 /// A dictionary in a manager's segment: keys and values of any fl::transferable types. Each call
-/// is atomic; update() makes a read-modify-write one. Iteration order is unspecified (by encoded
-/// key). Copies refer to the same dictionary.
+/// is atomic; update() makes a read-modify-write one. Iteration order is unspecified (by a hash
+/// of the encoded key). Copies refer to the same dictionary.
 template <class K, class V>
 class shared_dict : public detail::shared_container {
     static_assert(transferable<K> && transferable<V>,
@@ -302,6 +306,18 @@ private:
 /// reserved when it is made. Every call on an object takes the segment's one lock; it is robust,
 /// so a program killed holding it does not wedge the others. A program killed in the middle of
 /// changing the segment's heap leaves it corrupt: every later call throws fl::segment_corrupt.
+/// So does accidental damage to the heap (random bytes, zeros, one changed word, a cut made
+/// before attaching that leaves at least 4096 bytes): every offset, size and count is checked
+/// before it is followed, and every key, value and item against the hash or seal it was stored
+/// with, so bytes no call wrote there are reported by the first call that reads them, naming the
+/// segment; attaching reads the allocator's state and the names of the objects. The seals are
+/// hashes without a key: a program of the same user writing there on purpose between calls can change what the
+/// objects hold, but cannot make forkline read or write outside the segment, or loop. Not checked:
+/// the first 256 bytes (the ready word, two flags and the lock; garbage over the lock can make
+/// calls wait for ever), and a file cut shorter while mapped (the OS sends SIGBUS to a program
+/// that touches the pages it lost). Attaching takes the lock, so it waits while another program is
+/// inside a long update. One object can fill most of the segment, and a dict, list or queue gives
+/// its memory back as it empties; a shorter value, dict value or list item is always stored.
 ///
 /// Example:
 ///     fl::manager m("orders", 1 << 20);                      // program A

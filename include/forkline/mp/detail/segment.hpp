@@ -1,6 +1,7 @@
 // What fl::shared_memory, fl::manager and the forkline-shm tool agree on about named segments.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -10,7 +11,12 @@ namespace forkline::detail {
 inline constexpr std::string_view shm_dir = "/dev/shm/";
 inline constexpr std::string_view segment_prefix = "forkline.";
 
-/// The first eight bytes of a manager's segment once it is ready ("forkmgr1": layout 1).
-inline constexpr std::uint64_t manager_magic = 0x666f726b6d677231ull;
+/// The first eight bytes of a manager's segment once it is ready ("forkmgr2": layout 2, the heap
+/// that checks what it reads; a program of layout 1 sees such a segment as no manager, and back).
+inline constexpr std::uint64_t manager_magic = 0x666f726b6d677232ull;
+
+/// A manager's segment starts with this many bytes of header (the magic, its lock); its heap
+/// fills the rest.
+inline constexpr std::size_t manager_header_bytes = 256;
 
 }  // namespace forkline::detail
