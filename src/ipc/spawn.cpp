@@ -68,26 +68,24 @@ void make_lifeline(int ends[2]) {
     }
 }
 
-/// Gives the lifeline whose write end is `fd` to `pid`, or (pid 0) closes it.
-void settle_lifeline(int fd, pid_t pid) noexcept {
+/// Gives the lifeline whose write end is `fd` to the worker `pid` just forked.
+void give_lifeline(int fd, pid_t pid) noexcept {
     std::lock_guard lock(lifelines_mutex);
-    auto it = std::find_if(lifelines->begin(), lifelines->end(), [fd](const lifeline& l) { return l.fd == fd; });
+    for (lifeline& l : *lifelines)
+        if (l.fd == fd) l.pid = pid;
+}
+
+/// Closes and forgets the lifeline `is` picks (its worker was collected, or never forked).
+template <class Is>
+void close_lifeline(Is is) noexcept {
+    std::lock_guard lock(lifelines_mutex);
+    auto it = std::find_if(lifelines->begin(), lifelines->end(), is);
     if (it == lifelines->end()) return;
-    if (pid != 0) {
-        it->pid = pid;
-        return;
-    }
     ::close(it->fd);
     lifelines->erase(it);
 }
-
-/// The worker is collected: its lifeline's write end can go.
 void release_lifeline(pid_t pid) noexcept {
-    std::lock_guard lock(lifelines_mutex);
-    auto it = std::find_if(lifelines->begin(), lifelines->end(), [pid](const lifeline& l) { return l.pid == pid; });
-    if (it == lifelines->end()) return;
-    ::close(it->fd);
-    lifelines->erase(it);
+    close_lifeline([pid](const lifeline& l) { return l.pid == pid; });
 }
 
 /// In the worker: SIGKILL when the lifeline's last write end closes; false when it already has
@@ -126,12 +124,12 @@ pid_t fork_worker(const char* title, int core, void (*body)(void*), void* arg) {
     if (pid < 0) {
         int e = errno;
         ::close(line[0]);
-        settle_lifeline(line[1], 0);
+        close_lifeline([fd = line[1]](const lifeline& l) { return l.fd == fd; });
         throw std::system_error(e, std::generic_category(), "forkline: fork failed");
     }
     if (pid > 0) {
         ::close(line[0]);
-        settle_lifeline(line[1], pid);
+        give_lifeline(line[1], pid);
         return pid;
     }
     // Die with the caller, even if it is killed before it can stop us: the lifeline, and where it
