@@ -9,9 +9,13 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace forkline::test {
 
@@ -123,5 +127,45 @@ inline std::set<std::string> shm_entries() {
     }
     return out;
 }
+
+/// A file in the system's temp directory, removed when the test ends (the caller's own name,
+/// so tests running side by side do not meet).
+struct temp_file {
+    std::string path;
+    explicit temp_file(const std::string& contents) {
+        char name[] = "/tmp/forkline-test-XXXXXX";
+        int fd = ::mkstemp(name);
+        if (fd < 0) throw std::runtime_error("temp_file: mkstemp failed");
+        ::close(fd);
+        path = name;
+        std::ofstream(path, std::ios::binary) << contents;
+    }
+    temp_file(const temp_file&) = delete;
+    temp_file& operator=(const temp_file&) = delete;
+    ~temp_file() { std::remove(path.c_str()); }
+};
+
+/// A directory in the system's temp directory for files a test makes; removed, with them, at the end.
+struct temp_dir {
+    std::string path;
+    std::vector<std::string> files;
+    temp_dir() {
+        char name[] = "/tmp/forkline-test-XXXXXX";
+        if (!::mkdtemp(name)) throw std::runtime_error("temp_dir: mkdtemp failed");
+        path = name;
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    /// Writes `contents` to the file `name` in it; returns its path.
+    std::string add(const std::string& name, const std::string& contents) {
+        files.push_back(path + "/" + name);
+        std::ofstream(files.back(), std::ios::binary) << contents;
+        return files.back();
+    }
+    ~temp_dir() {
+        for (const auto& f : files) std::remove(f.c_str());
+        ::rmdir(path.c_str());
+    }
+};
 
 }  // namespace forkline::test

@@ -122,7 +122,9 @@ std::string pipeline_plan::describe() const {
         std::string ring = any ? (n > 1 ? std::to_string(n) + " x " : "") + ring_label(*any) : "-";
         if (any && any->sequenced) ring += ", numbered";
         std::string name = s.name;
-        if (s.spread != spread_kind::none)
+        if (s.split)
+            name += s.ordered ? " (split, in order)" : " (split)";
+        else if (s.spread != spread_kind::none)
             name += s.spread == spread_kind::farm ? (s.ordered ? " (farm)" : " (farm, unordered)") : " (partitioned)";
         rows.push_back({name, procs, s.input.empty() ? "-" : s.input, s.output.empty() ? "-" : s.output, ring});
     }
@@ -178,16 +180,25 @@ struct block {
     bool caller;
 };
 
-std::vector<block> initial_blocks(const std::vector<stage_info>& stages) {
+/// One block an element, but a combiner joins the block before it (in a farm's replicas, it
+/// combines each replica's items; a farm's order means nothing to it, so it is not kept).
+std::vector<block> initial_blocks(std::vector<stage_info>& stages) {
     std::vector<block> blocks;
     for (std::size_t i = 0; i < stages.size(); ++i) {
         const auto& s = stages[i];
         bool spread = s.spread != spread_kind::none;
         bool caller = i + 1 == stages.size();
+        if (s.combiner && !blocks.empty() && !blocks.back().caller) {
+            blocks.back().last = i;
+            stages[blocks.back().first].ordered = false;
+            continue;
+        }
         blocks.push_back({i, i, spread, spread ? s.replicas : 1, caller});
     }
     return blocks;
 }
+
+bool late(const std::vector<stage_info>& stages, const block& b) { return stages[b.first].late; }
 
 std::size_t processes(const std::vector<block>& blocks) {
     std::size_t n = 0;
@@ -236,23 +247,43 @@ void fuse(std::vector<block>& blocks, const std::vector<stage_info>& stages, boo
                       fused);
 }
 
+void size_open(std::vector<block>& blocks, const std::vector<stage_info>& stages, unsigned cpus, std::size_t fixed,
+               std::size_t open, std::vector<std::string>& reasons);
+
 /// Gives fl::parallel stages the cores nothing else needs (each at least one replica).
+/// The readers of a split do not count the caller, which only collects what they send; blocks
+/// that work only once their input ended (a keyed aggregation's merge) count for nothing and get
+/// as many replicas as the block before them.
 void size_parallel(std::vector<block>& blocks, const std::vector<stage_info>& stages, unsigned cpus,
                    std::vector<std::string>& reasons) {
-    std::size_t fixed = 0, open = 0;
+    std::size_t fixed = 0, callers = 0, open = 0;
+    bool split = false;
     for (const auto& b : blocks) {
-        if (b.spread && b.replicas == 0)
+        if (late(stages, b)) continue;
+        if (b.spread && b.replicas == 0) {
             ++open;
-        else
+            split = split || stages[b.first].split;
+        } else {
             fixed += b.spread ? b.replicas : 1;
+            callers += b.caller ? 1 : 0;
+        }
     }
+    if (split) fixed -= callers;
+    size_open(blocks, stages, cpus, fixed, open, reasons);
+    for (std::size_t k = 1; k < blocks.size(); ++k)
+        if (late(stages, blocks[k]) && blocks[k].replicas == 0)
+            blocks[k].replicas = blocks[k - 1].spread ? blocks[k - 1].replicas : 1;
+}
+
+void size_open(std::vector<block>& blocks, const std::vector<stage_info>& stages, unsigned cpus, std::size_t fixed,
+               std::size_t open, std::vector<std::string>& reasons) {
     if (open == 0) return;
     std::size_t spare = cpus > fixed ? cpus - fixed : 0;
     // Shares by cost; the cores left by rounding down go to the largest fractions, first first.
     std::vector<std::size_t> parallel;
     double total = 0;
     for (std::size_t k = 0; k < blocks.size(); ++k)
-        if (blocks[k].spread && blocks[k].replicas == 0) {
+        if (blocks[k].spread && blocks[k].replicas == 0 && !late(stages, blocks[k])) {
             parallel.push_back(k);
             total += cost_of(stages, blocks[k].first, blocks[k].last);
         }
@@ -276,10 +307,16 @@ void size_parallel(std::vector<block>& blocks, const std::vector<stage_info>& st
             std::snprintf(c, sizeof c, ", cost %g of %g", cost_of(stages, b.first, b.last), total);
             by_cost = c;
         }
-        reasons.push_back("parallel " + stages[b.first].name + ": " + std::to_string(b.replicas) +
-                          (b.replicas == 1 ? " replica (" : " replicas (") + std::to_string(spare) + " of " +
-                          std::to_string(cpus) + " cores left by the other " + std::to_string(fixed) + " processes" +
-                          by_cost + ")");
+        if (stages[b.first].split)
+            reasons.push_back("split " + stages[b.first].name + ": " + std::to_string(b.replicas) +
+                              (b.replicas == 1 ? " reader (" : " readers, each reading its own parts of the input (") +
+                              std::to_string(spare) + " of " + std::to_string(cpus) +
+                              " cores left by the other workers; the caller only collects" + by_cost + ")");
+        else
+            reasons.push_back("parallel " + stages[b.first].name + ": " + std::to_string(b.replicas) +
+                              (b.replicas == 1 ? " replica (" : " replicas (") + std::to_string(spare) + " of " +
+                              std::to_string(cpus) + " cores left by the other " + std::to_string(fixed) +
+                              " processes" + by_cost + ")");
     }
 }
 
@@ -289,7 +326,7 @@ void adapt_parallel(std::vector<block>& blocks, const std::vector<bool>& open, s
                     unsigned cpus, std::vector<std::string>& reasons) {
     for (std::size_t k = 0; k < blocks.size(); ++k) {
         auto& b = blocks[k];
-        if (!open[k] || b.replicas >= cpus) continue;
+        if (!open[k] || b.replicas >= cpus || stages[b.first].split || stages[b.first].late) continue;
         stages[b.first].active = b.replicas;
         reasons.push_back("adaptive " + stages[b.first].name + ": " + std::to_string(cpus) + " replicas start, " +
                           std::to_string(b.replicas) + " fed until a warm-up has measured the others; its "
@@ -361,22 +398,28 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
             }
     }
 
-    std::size_t children = 0;
-    for (const auto& g : groups) children += g.in_caller ? 0 : 1;
+    // Processes that wait for the end of their input (a keyed aggregation's merge) take no core
+    // while the others work.
+    auto waits = [&](const process_group& g) { return stages[g.stages.front()].late; };
+    std::size_t children = 0, working = 0;
+    for (const auto& g : groups) {
+        children += g.in_caller || waits(g) ? 0 : 1;
+        working += waits(g) ? 0 : 1;
+    }
     // Pins are positions in the affinity mask (cpu k: its k-th core), so a plan made for pretended
     // cores reads the same on every machine; the supervisor maps them onto the real mask.
-    if (opts.pin && groups.size() <= cpus) {
+    if (opts.pin && working <= cpus) {
         int c = 0;
         for (auto& g : groups)
-            if (!g.in_caller) g.cpu = c++;
+            if (!g.in_caller && !waits(g)) g.cpu = c++;
         reasons.push_back("pinned " + std::to_string(children) + " worker processes to cores of their own (" +
-                          std::to_string(groups.size()) + " processes, " + std::to_string(cpus) + " cores)");
+                          std::to_string(working) + " processes, " + std::to_string(cpus) + " cores)");
     }
     // Spinning only pays when every process has a core of its own; otherwise a waiting process
     // should give its core to one that has work.
-    std::uint32_t spin = groups.size() <= cpus ? 4096 : 64;
+    std::uint32_t spin = working <= cpus ? 4096 : 64;
     if (spin == 64)
-        reasons.push_back(std::to_string(groups.size()) + " processes share " + std::to_string(cpus) +
+        reasons.push_back(std::to_string(working) + " processes share " + std::to_string(cpus) +
                           " cores: waiting processes sleep almost at once");
     return pipeline_plan(std::move(stages), std::move(groups), std::move(rings), cpus, spin, std::move(reasons));
 }

@@ -105,7 +105,8 @@ supervisor::supervisor(pipeline_plan plan, run_report* report)
     // Each group's current stage on a cache line of its own: workers write it as items pass.
     std::size_t waiters_at = align_up(stages_at + groups.size() * 64, 64);
     std::size_t actives_at = align_up(waiters_at + 2 * groups.size() * sizeof(ipc::waiter), 64);
-    std::size_t size = align_up(actives_at + plan_.stages().size() * sizeof(std::atomic<std::uint32_t>), 64);
+    std::size_t claims_at = align_up(actives_at + plan_.stages().size() * sizeof(std::atomic<std::uint32_t>), 64);
+    std::size_t size = align_up(claims_at + plan_.stages().size() * sizeof(std::atomic<std::uint64_t>), 64);
     std::vector<std::size_t> ring_at, data_at;
     for (const auto& e : edges) {
         ring_at.push_back(size);
@@ -125,6 +126,8 @@ supervisor::supervisor(pipeline_plan plan, run_report* report)
     actives_ = reinterpret_cast<std::atomic<std::uint32_t>*>(region_.data() + actives_at);
     for (std::size_t s = 0; s < plan_.stages().size(); ++s)
         new (&actives_[s]) std::atomic<std::uint32_t>(static_cast<std::uint32_t>(plan_.stages()[s].active));
+    claims_ = reinterpret_cast<std::atomic<std::uint64_t>*>(region_.data() + claims_at);
+    for (std::size_t s = 0; s < plan_.stages().size(); ++s) new (&claims_[s]) std::atomic<std::uint64_t>(0);
     waiters_ = reinterpret_cast<ipc::waiter*>(region_.data() + waiters_at);
     for (std::size_t w = 0; w < 2 * groups.size(); ++w) new (&waiters_[w]) ipc::waiter;
     for (std::size_t i = 0; i < edges.size(); ++i) {

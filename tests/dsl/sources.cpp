@@ -17,24 +17,6 @@
 
 namespace fl = forkline;
 
-namespace {
-
-/// A file in the system's temp directory, removed when the test ends.
-struct temp_file {
-    std::string path;
-    explicit temp_file(const std::string& contents) {
-        char name[] = "/tmp/forkline-test-XXXXXX";
-        int fd = ::mkstemp(name);
-        REQUIRE(fd >= 0);
-        ::close(fd);
-        path = name;
-        std::ofstream(path, std::ios::binary) << contents;
-    }
-    ~temp_file() { std::remove(path.c_str()); }
-};
-
-}  // namespace
-
 TEST_CASE("from sends the elements of an lvalue range in order", "[dsl][from]") {
     std::vector<int> v = ranges::views::iota(0, 50'000) | ranges::to<std::vector>();
     STATIC_REQUIRE(std::is_same_v<decltype(fl::run(fl::from(v) | fl::to_vector())), std::vector<int>>);
@@ -74,33 +56,3 @@ TEST_CASE("generate calls fn until it returns nullopt, keeping its state", "[dsl
     CHECK(expect.size() == 40);
 }
 
-TEST_CASE("read_lines sends every line, with or without a final newline", "[dsl][read_lines]") {
-    temp_file f("alpha\nbeta\r\n\ngamma");
-    CHECK(fl::run(fl::read_lines(f.path) | fl::to_vector()) == std::vector<std::string>{"alpha", "beta", "", "gamma"});
-    temp_file empty("");
-    CHECK(fl::run(fl::read_lines(empty.path) | fl::count()) == 0);
-}
-
-TEST_CASE("read_lines handles lines longer than its buffer and many lines", "[dsl][read_lines]") {
-    std::string big(3'000'000, 'x');
-    std::string text = "short\n" + big + "\n";
-    for (int i = 0; i < 100'000; ++i) text += std::to_string(i) + "\n";
-    temp_file f(text);
-    auto lines = fl::run(fl::read_lines(f.path) | fl::to_vector());
-    REQUIRE(lines.size() == 100'002);
-    CHECK(lines[0] == "short");
-    CHECK(lines[1] == big);
-    CHECK(lines[100'001] == "99999");
-}
-
-TEST_CASE("read_lines on a missing file fails naming the path", "[dsl][read_lines]") {
-    try {
-        fl::run(fl::read_lines("/nonexistent/forkline.csv") | fl::count());
-        FAIL("no exception");
-    } catch (const fl::stage_error& e) {
-        CHECK(e.stage() == "read_lines");
-        CHECK(e.message().find("/nonexistent/forkline.csv") != std::string::npos);
-        CHECK(e.message().find("No such file") != std::string::npos);
-    }
-    CHECK(forkline::test::no_children_left());
-}

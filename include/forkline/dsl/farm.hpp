@@ -34,6 +34,10 @@ struct farm_stage : detail::spread_base<Chain> {
     }
     template <class In>
     using output = typename detail::spread_flow<In, Chain>::type;
+    /// Its replicas take what the first of their stages takes.
+    template <class In>
+    static constexpr bool takes =
+        detail::takes<std::remove_cvref_t<decltype(boost::hana::at_c<0>(std::declval<Chain&>()))>, In>();
 };
 
 struct farm_fn {

@@ -24,6 +24,8 @@ struct filter_stage : detail::pipe_base {
     using output = In;
     template <class In>
     static constexpr bool stateless = std::predicate<const Pred&, In&>;
+    template <class In>
+    static constexpr bool takes = std::predicate<Pred&, In&>;
 
     template <class In>
     struct runner {

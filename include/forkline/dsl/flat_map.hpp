@@ -31,6 +31,8 @@ struct flat_map_stage : detail::pipe_base {
     using output = std::remove_cvref_t<ranges::range_value_t<std::invoke_result_t<Fn&, In&&>>>;
     template <class In>
     static constexpr bool stateless = std::invocable<const Fn&, In&&>;
+    template <class In>
+    static constexpr bool takes = std::invocable<Fn&, In&&>;
 
     template <class In>
     struct runner {

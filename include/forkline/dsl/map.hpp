@@ -34,6 +34,8 @@ struct map_stage : detail::pipe_base {
     using output = std::remove_cvref_t<std::invoke_result_t<Fn&, arg<In>>>;
     template <class In>
     static constexpr bool stateless = std::invocable<const Fn&, arg<In>>;
+    template <class In>
+    static constexpr bool takes = std::invocable<Fn&, arg<In>>;
 
     template <class In>
     struct runner {

@@ -31,6 +31,9 @@ struct stage_info {
     std::size_t seq_item_size = 0;  ///< and are this large
     double cost = 1;         ///< relative work per item (fl::cost)
     std::size_t active = 0;  ///< planned by options::adaptive: replicas fed at first (0: all of them)
+    bool split = false;      ///< the readers of a split source: each reads its own parts of the input
+    bool combiner = false;   ///< combines what its process sees (keyed aggregation): runs with the element before
+    bool late = false;       ///< works only once its input has ended (the merge of a keyed aggregation)
 };
 
 /// One OS process and the stages it runs, in order.

@@ -23,7 +23,7 @@ struct plan_fn {
                       "forkline::plan(pipeline): the pipeline has no source; start it with fl::from, fl::iota, "
                       "fl::generate or fl::read_lines");
         if constexpr (detail::chain_traits<decltype(chain)>::sourced && detail::chain_traits<decltype(chain)>::valid)
-            return detail::plan_chain(chain, opts);
+            return detail::plan_chain(detail::collapse_split(std::move(chain)), opts);
         return {};
     }
 };

@@ -54,7 +54,10 @@ struct run_fn {
         static_assert(!traits::sourced || traits::sunk,
                       "forkline::run(pipeline): the pipeline has no sink; end it with fl::to_vector, fl::reduce, "
                       "fl::for_each, fl::count or fl::write_lines, or read it with fl::stream");
-        if constexpr (traits::sourced && traits::sunk && traits::valid) return detail::run_chain(chain, opts);
+        if constexpr (traits::sourced && traits::sunk && traits::valid) {
+            auto split = detail::collapse_split(std::move(chain));
+            return detail::run_chain(split, opts);
+        }
     }
 };
 

@@ -64,7 +64,7 @@ struct stream_fn {
                       "fl::generate or fl::read_lines");
         static_assert(!traits::sunk,
                       "forkline::stream(pipeline): the pipeline ends with a sink; use fl::run for it, or drop the sink");
-        if constexpr (traits::sourced && !traits::sunk && traits::valid) return detail::stream_chain(std::move(chain), opts);
+        if constexpr (traits::sourced && !traits::sunk && traits::valid) return detail::stream_chain(detail::collapse_split(std::move(chain)), opts);
     }
 };
 

@@ -10,15 +10,6 @@
 
 namespace forkline::detail {
 
-/// Every stage says whether it keeps state between items; only stateless ones may be farmed.
-template <class E, class In>
-constexpr bool stateless_for() {
-    if constexpr (requires { E::template stateless<In>; })
-        return E::template stateless<In>;
-    else
-        return false;
-}
-
 template <class In, class Chain>
 struct spread_flow;
 
@@ -40,7 +31,7 @@ struct spread_walk<T, E, Rest...> {
             else
                 return std::type_identity<flow_error>{};
         } else {
-            return std::type_identity<typename decltype(step<E, T>())::type>{};
+            return std::type_identity<typename decltype(step<E, T, false>())::type>{};
         }
     }
     using after = typename decltype(next())::type;

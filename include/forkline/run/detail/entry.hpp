@@ -20,7 +20,7 @@ struct chain_traits<pipeline<Es...>> {
     static constexpr bool sourced = has_source<Es...>;
     static constexpr bool sunk = has_sink<Es...>;
     /// Every check passed: only then is anything instantiated from the types.
-    static constexpr bool valid = check_chain<Es...>();
+    static constexpr bool valid = check_chain<true, Es...>();
 };
 
 }  // namespace forkline::detail

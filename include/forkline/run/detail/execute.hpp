@@ -5,9 +5,10 @@
 #pragma once
 
 #include <forkline/dsl/detail/element.hpp>
+#include <forkline/dsl/detail/split.hpp>
 #include <forkline/dsl/detail/spread.hpp>
 #include <forkline/plan/plan.hpp>
-#include <forkline/run/detail/fused.hpp>
+#include <forkline/dsl/detail/fused.hpp>
 #include <forkline/run/detail/ports.hpp>
 #include <forkline/run/detail/supervisor.hpp>
 
@@ -132,6 +133,9 @@ private:
         stage_info s;
         s.name = name_of(e);
         if constexpr (requires { e.cost_; }) s.cost = e.cost_;
+        if constexpr (requires { E::split; }) s.split = true;
+        if constexpr (combines<E>) s.combiner = true;
+        if constexpr (requires { E::late; }) s.late = true;
         if constexpr (source_element<E>) s.role = element_role::source;
         if constexpr (sink_element<E>) s.role = element_role::sink;
         if constexpr (I > 0) s.input = type_name<edge_t<I - 1>>();
@@ -177,7 +181,9 @@ private:
                 auto& src = boost::hana::at_c<0>(ex_.p_.stages());
                 auto& out = slot<0>().out;
                 at(0);
-                if (out.kind() == out_port<edge_t<0>>::mode::ring)
+                if constexpr (requires { element_t<0>::split; })
+                    src.produce_split(out, split_claims{&ex_.sup_.claims(0), ex_.sup_.plan().groups_of(0).size()});
+                else if (out.kind() == out_port<edge_t<0>>::mode::ring)
                     src.produce(out.ring());  // sources may fill slots in bulk
                 else
                     src.produce(out);
@@ -393,7 +399,7 @@ private:
         static void local_batch(void* self, std::vector<edge_t<I - 1>>& items) {
             auto* st = static_cast<group_state*>(self);
             st->at(I);
-            for (auto& x : items) {
+            for (auto&& x : items) {
                 st->template push_to<I>(std::move(x));
                 if (++st->since_nudge_ == nudge_every) [[unlikely]] {
                     st->since_nudge_ = 0;
@@ -408,7 +414,7 @@ private:
         }
         static void stream_batch(void* self, std::vector<last_t>& items) {
             auto& q = static_cast<group_state*>(self)->stream_;
-            for (auto& x : items) q.push_back(std::move(x));
+            for (auto&& x : items) q.push_back(std::move(x));
         }
         static void stream_finish(void*) {}
 

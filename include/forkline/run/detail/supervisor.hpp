@@ -49,6 +49,8 @@ public:
 
     /// How many replicas of stage s its dispatchers feed (options::adaptive), in the region.
     std::atomic<std::uint32_t>& active(std::size_t s) const noexcept { return actives_[s]; }
+    /// The next part of the input the readers of split stage s have not claimed, in the region.
+    std::atomic<std::uint64_t>& claims(std::size_t s) const noexcept { return claims_[s]; }
     /// After every start(): with options::adaptive, measures the processes for a warm-up in a
     /// thread of the caller, then re-sizes the parallel stages.
     void adapt();
@@ -93,6 +95,7 @@ private:
     std::vector<std::atomic<std::uint32_t>*> stages_;  ///< the stage each group runs now, in the region
     ipc::waiter* waiters_ = nullptr;                  ///< two per process group, in the region
     std::atomic<std::uint32_t>* actives_ = nullptr;   ///< one per stage, in the region
+    std::atomic<std::uint64_t>* claims_ = nullptr;    ///< one per stage, in the region
     std::vector<ipc::ring_control*> rings_;
     std::vector<void*> data_;
     std::vector<child> children_;

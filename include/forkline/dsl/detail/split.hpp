@@ -1,0 +1,115 @@
+// A split source: the readers of a splittable source (read_lines, read_csv), each running the
+// stages that follow it on the parts of the input it claims. fl::run turns a pipeline whose
+// split_shape says so into one with a split_stage first; the planner runs it as replicas.
+#pragma once
+
+#include <forkline/dsl/detail/element.hpp>
+#include <forkline/dsl/detail/fused.hpp>
+
+#include <boost/hana/concat.hpp>
+#include <boost/hana/flatten.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/tuple.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace forkline::detail {
+
+/// What the readers of one split share: the next part nobody has claimed (in the run's shared
+/// region) and how many readers there are.
+struct split_claims {
+    std::atomic<std::uint64_t>* next;
+    std::size_t readers;
+};
+
+template <class Source, class Line, class Chain, bool Ordered>
+struct split_stage;
+
+template <class Source, class Line, class... Es, bool Ordered>
+struct split_stage<Source, Line, boost::hana::tuple<Es...>, Ordered> : pipe_base {
+    using role = source_role;
+    static constexpr bool spreads = true;
+    static constexpr bool partitioned = false;
+    static constexpr bool ordered = Ordered;
+    static constexpr bool split = true;
+    using output = typename fused_output<Line, Es...>::type;
+
+    static constexpr bool check() { return true; }  // checked before it was made
+
+    /// "read_lines | parse": the source and what its readers run.
+    std::string name() const {
+        std::string n = name_of(source_);
+        boost::hana::for_each(inner_, [&](const auto& e) { n += " | " + name_of(e); });
+        return n;
+    }
+
+    /// One reader: claims parts until none is left and runs the chain on their lines.
+    template <class Out>
+    void produce_split(Out& out, split_claims claims) {
+        using chain_t = decltype(make_fused<Line>(inner_));
+        chain_t chain = make_fused<Line>(inner_);
+        struct sink {
+            chain_t& stages;
+            Out& out;
+            void begin(std::uint64_t part) {
+                if constexpr (Ordered) out.begin_item(part);
+            }
+            void line(Line&& x) { stages.push(std::move(x), out); }
+            void end() {
+                if constexpr (Ordered) out.end_item();
+            }
+        } s{chain, out};
+        source_.template read_split<Line>(claims, s);
+        chain.finish(out);
+    }
+
+    std::size_t replicas_;  ///< 0: the planner decides
+    Source source_;
+    boost::hana::tuple<Es...> inner_;
+};
+
+/// What element E puts into the readers' chain: a farm's stages, or E itself.
+template <class E>
+auto readers_part(E&& e) {
+    if constexpr (spreads<std::remove_cvref_t<E>>)
+        return std::forward<E>(e).inner_;
+    else
+        return boost::hana::make_tuple(std::forward<E>(e));
+}
+
+/// The pipeline fl::run runs: with the readers of a split as its first element when the
+/// pipeline is split, else the same pipeline.
+template <class... Es>
+auto collapse_split(pipeline<Es...>&& p) {
+    using shape = split_shape<Es...>;
+    if constexpr (shape::kind == split_kind::none) {
+        return std::move(p);
+    } else {
+        auto& el = p.stages();
+        constexpr std::size_t last = shape::last_fused;
+        auto chain = [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return boost::hana::flatten(boost::hana::make_tuple(readers_part(std::move(boost::hana::at_c<I + 1>(el)))...));
+        }(std::make_index_sequence<last>{});
+        using taker = std::tuple_element_t<last, std::tuple<Es...>>;
+        constexpr bool ordered = [] {
+            if constexpr (shape::kind == split_kind::fused && spreads<taker>)
+                return taker::ordered;
+            else
+                return false;
+        }();
+        std::size_t replicas = 0;
+        if constexpr (shape::kind == split_kind::fused && spreads<taker>) replicas = boost::hana::at_c<last>(el).replicas_;
+        using stage = split_stage<std::tuple_element_t<0, std::tuple<Es...>>, typename shape::line, decltype(chain),
+                                  ordered>;
+        auto rest = [&]<std::size_t... I>(std::index_sequence<I...>) {
+            return boost::hana::make_tuple(std::move(boost::hana::at_c<last + 1 + I>(el))...);
+        }(std::make_index_sequence<sizeof...(Es) - last - 1>{});
+        return make_pipeline(boost::hana::concat(
+            boost::hana::make_tuple(stage{{}, replicas, std::move(boost::hana::at_c<0>(el)), std::move(chain)}),
+            std::move(rest)));
+    }
+}
+
+}  // namespace forkline::detail

@@ -1,0 +1,128 @@
+// The input of the text sources (read_lines, read_csv): files named by paths and globs, mapped
+// read-only and seen as one byte range, their concatenation. A split is a range [begin, end) of
+// it; it owns the records that *start* in it, so splits of any size lose, repeat or cut none.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace forkline::detail {
+
+/// The files of a text source, expanded once (globs sorted by name), stat'ed and mapped on first
+/// use. Compiled in src/dsl.
+class text_files {
+public:
+    /// Throws std::system_error naming the path for a file that cannot be opened, and
+    /// std::runtime_error for a glob that matches nothing.
+    text_files(const std::vector<std::string>& patterns, const char* who);
+    text_files(const text_files&) = delete;
+    text_files& operator=(const text_files&) = delete;
+    ~text_files();
+
+    std::size_t count() const noexcept { return files_.size(); }
+    const std::string& path(std::size_t f) const noexcept { return files_[f].path; }
+    /// Where file f starts in the concatenation, and its size.
+    std::uint64_t start(std::size_t f) const noexcept { return files_[f].start; }
+    std::uint64_t size(std::size_t f) const noexcept { return files_[f].size; }
+    std::uint64_t total() const noexcept { return total_; }
+    /// False when one of them is not a regular file (a pipe, a terminal): such input cannot be
+    /// mapped or split, and is read as a stream by one reader.
+    bool mappable() const noexcept { return mappable_; }
+    /// The bytes of file f (mapped on first call; empty for an empty file).
+    const char* data(std::size_t f);
+    /// Lets the pages of [from, to) of file f go from this process's memory (they are read
+    /// again from the page cache if touched), so a long run's memory stays flat.
+    void release(std::size_t f, std::uint64_t from, std::uint64_t to) noexcept;
+    /// The file descriptor of file f, opened on first call (for streams that cannot be mapped).
+    int descriptor(std::size_t f);
+
+private:
+    struct file {
+        std::string path;
+        std::uint64_t start = 0, size = 0;
+        int fd = -1;
+        const char* map = nullptr;
+    };
+    std::vector<file> files_;
+    std::uint64_t total_ = 0;
+    bool mappable_ = true;
+    const char* who_;
+};
+
+/// Where a record starts: its file and its byte offset there.
+struct text_position {
+    std::size_t file = 0;
+    std::uint64_t offset = 0;
+};
+
+/// The 1-based line of `offset` in file f (counts the line ends before it: for error reports).
+std::uint64_t line_number(text_files& files, std::size_t f, std::uint64_t offset);
+
+/// The lines that start in [begin, end) of the concatenation, each without its "\n" (or "\r\n");
+/// a last line without "\n" counts. Views into the mapped files, valid as long as `files`.
+class line_cursor {
+public:
+    line_cursor(text_files& files, std::uint64_t begin, std::uint64_t end);
+
+    bool next(std::string_view& line) {
+        for (;;) {
+            if (file_ >= files_->count() || files_->start(file_) + at_ >= end_) return false;
+            if (at_ >= size_) {
+                enter(file_ + 1, 0);
+                continue;
+            }
+            const char* p = base_ + at_;
+            const void* nl = std::memchr(p, '\n', size_ - at_);
+            std::uint64_t stop = nl ? static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) : size_;
+            std::uint64_t len = stop - at_;
+            if (len > 0 && base_[stop - 1] == '\r') --len;
+            line = std::string_view(p, len);
+            last_ = at_;
+            at_ = nl ? stop + 1 : size_;
+            if (at_ - released_ >= release_every) [[unlikely]]
+                release();
+            return true;
+        }
+    }
+    /// Where the line last returned starts.
+    text_position position() const noexcept { return {file_, last_}; }
+    ~line_cursor() { release(); }
+
+private:
+    static constexpr std::uint64_t release_every = 8u << 20;
+    /// Moves to file f, at the first line start at or after `local`.
+    void enter(std::size_t f, std::uint64_t local);
+    void release() noexcept;
+
+    text_files* files_;
+    std::uint64_t end_;
+    std::size_t file_ = 0;
+    const char* base_ = nullptr;
+    std::uint64_t size_ = 0, at_ = 0, last_ = 0, released_ = 0;
+};
+
+/// Reads a stream that cannot be mapped (a pipe) in large blocks and splits it into lines.
+class line_reader {
+public:
+    line_reader(int fd, std::string path);
+    line_reader(const line_reader&) = delete;
+    line_reader& operator=(const line_reader&) = delete;
+    ~line_reader();
+    /// The next line, valid until the next call; false at the end of the stream.
+    bool next(std::string_view& line);
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+/// How a text source is cut into splits: `chunk` bytes each (the last one shorter), claimed one
+/// at a time by the readers. `chunk` 0: about eight splits a reader, from 1 MiB to 64 MiB.
+std::uint64_t split_bytes(std::uint64_t total, std::size_t readers, std::uint64_t chunk);
+
+}  // namespace forkline::detail
