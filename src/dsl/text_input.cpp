@@ -71,27 +71,32 @@ text_files::text_files(const std::vector<std::string>& patterns, const char* who
 }
 
 text_files::~text_files() {
-    for (auto& f : files_) {
-        if (f.map) ::munmap(const_cast<char*>(f.map), f.size);
+    for (auto& f : files_)
         if (f.fd >= 0) ::close(f.fd);
+}
+
+file_window::file_window(text_files& files, std::size_t f, std::uint64_t from) {
+    start_ = from / page() * page();
+    if (start_ >= files.size(f)) return;
+    length_ = files.size(f) - start_;
+    void* p = ::mmap(nullptr, length_, PROT_READ, MAP_PRIVATE, files.descriptor(f), static_cast<off_t>(start_));
+    if (p == MAP_FAILED) {
+        length_ = 0;
+        fail("forkline", "cannot map", files.path(f));
     }
+    ::madvise(p, length_, MADV_SEQUENTIAL);
+    map_ = static_cast<const char*>(p);
 }
 
-const char* text_files::data(std::size_t i) {
-    file& f = files_[i];
-    if (f.map || f.size == 0) return f.map;
-    void* p = ::mmap(nullptr, f.size, PROT_READ, MAP_PRIVATE, f.fd, 0);
-    if (p == MAP_FAILED) fail(who_, "cannot map", f.path);
-    ::madvise(p, f.size, MADV_SEQUENTIAL);
-    f.map = static_cast<const char*>(p);
-    return f.map;
+file_window::~file_window() {
+    if (map_) ::munmap(const_cast<char*>(map_), length_);
 }
 
-void text_files::release(std::size_t i, std::uint64_t from, std::uint64_t to) noexcept {
-    const file& f = files_[i];
-    if (!f.map) return;
-    std::uint64_t a = (from + page() - 1) / page() * page(), b = std::min(to, f.size) / page() * page();
-    if (b > a) ::madvise(const_cast<char*>(f.map) + a, b - a, MADV_DONTNEED);
+void file_window::release(std::uint64_t from, std::uint64_t to) noexcept {
+    if (!map_ || to <= from) return;
+    // Whole pages, from the one `from` is in to the last that ends by `to`.
+    std::uint64_t a = (std::max(from, start_) - start_) / page() * page(), b = (to - start_) / page() * page();
+    if (b > a) ::madvise(const_cast<char*>(map_) + a, b - a, MADV_DONTNEED);
 }
 
 int text_files::descriptor(std::size_t i) {
@@ -104,10 +109,11 @@ int text_files::descriptor(std::size_t i) {
 }
 
 std::uint64_t line_number(text_files& files, std::size_t f, std::uint64_t offset) {
-    const char* p = files.data(f);
     std::uint64_t n = 1;
-    if (!p) return n;
     offset = std::min(offset, files.size(f));
+    if (offset == 0) return n;
+    file_window w(files, f, 0);
+    const char* p = w.at(0);
     for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(p + offset - q)))); ++q)
         ++n;
     return n;
@@ -120,34 +126,37 @@ line_cursor::line_cursor(text_files& files, std::uint64_t begin, std::uint64_t e
 }
 
 void line_cursor::enter(std::size_t f, std::uint64_t local) {
-    release();
+    win_ = file_window();  // unmapped: its pages go
     file_ = f;
-    at_ = released_ = last_ = 0;
-    base_ = nullptr;
-    size_ = 0;
+    at_ = released_ = last_ = size_ = 0;
     if (f >= files_->count() || files_->start(f) >= end_) return;
     size_ = files_->size(f);
-    base_ = files_->data(f);
-    if (local > 0 && local < size_) {
+    if (local >= size_) {
+        at_ = size_;
+        return;
+    }
+    win_ = file_window(*files_, f, local > 0 ? local - 1 : 0);
+    if (local > 0) {
         // A split that starts inside a line leaves it to the split before: the first line of
         // this one starts after the first line end at or after the byte before `local`.
-        const void* nl = std::memchr(base_ + local - 1, '\n', size_ - (local - 1));
-        local = nl ? static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) + 1 : size_;
+        const char* p = win_.at(local - 1);
+        const void* nl = std::memchr(p, '\n', size_ - (local - 1));
+        local = nl ? local + static_cast<std::uint64_t>(static_cast<const char*>(nl) - p) : size_;
     }
-    at_ = released_ = std::min(local, size_);
+    at_ = released_ = local;
 }
 
 void line_cursor::release() noexcept {
-    if (base_ && at_ > released_) {
-        files_->release(file_, released_, at_);
-        released_ = at_;
-    }
+    win_.release(released_, at_);
+    released_ = at_;
 }
 
 std::uint64_t split_bytes(std::uint64_t total, std::size_t readers, std::uint64_t chunk) {
     if (chunk) return chunk;
-    std::uint64_t want = total / (8 * std::max<std::size_t>(readers, 1));
-    return std::clamp<std::uint64_t>(want, 1u << 20, 64u << 20);
+    // Small enough that the readers end close together (the last part is the one a reader may
+    // wait on), large enough that claiming one costs nothing next to reading it.
+    std::uint64_t want = total / (32 * std::max<std::size_t>(readers, 1));
+    return std::clamp<std::uint64_t>(want, 1u << 20, 16u << 20);
 }
 
 struct line_reader::impl {

@@ -169,6 +169,7 @@ bool reap(pid_t pid, bool block, exit_status& out) noexcept {
     out.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     out.cpu = seconds(ru.ru_utime) + seconds(ru.ru_stime);
+    out.peak_rss_kib = ru.ru_maxrss;
     return true;
 }
 

@@ -238,11 +238,13 @@ void supervisor::fill_report() noexcept {
         if (adapter_) r.adapted = adapter_->notes;
         r.seconds = wall_clock() - started_;
         for (const auto& c : children_) {
-            process_report p{{}, static_cast<int>(c.pid), c.cpu_seconds};
+            process_report p{{}, static_cast<int>(c.pid), c.cpu_seconds, c.peak_rss_kib};
             for (std::size_t s : plan_.groups()[c.group].stages) p.stages.push_back(plan_.stages()[s].name);
             r.processes.push_back(std::move(p));
         }
-        process_report caller{{}, 0, thread_cpu() - caller_cpu_};
+        rusage self{};
+        ::getrusage(RUSAGE_SELF, &self);
+        process_report caller{{}, 0, thread_cpu() - caller_cpu_, self.ru_maxrss};
         for (const auto& g : plan_.groups())
             if (g.in_caller)
                 for (std::size_t s : g.stages) caller.stages.push_back(plan_.stages()[s].name);
@@ -334,6 +336,7 @@ void supervisor::start(std::size_t group, void (*body)(void*), void* arg) {
 void supervisor::reaped(child& c, const ipc::exit_status& status) {
     c.reaped = true;
     c.cpu_seconds = status.cpu;
+    c.peak_rss_kib = status.peak_rss_kib;
     std::uint32_t state = states_[c.group].load(std::memory_order_acquire);
     if ((status.clean() && state != running) || state == failed || state == aborted) return;
     std::size_t stage = stages_[c.group]->load(std::memory_order_relaxed);

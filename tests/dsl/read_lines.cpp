@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -265,4 +266,24 @@ TEST_CASE("a pipe is read whole by one of the split readers", "[dsl][read_lines]
     CHECK(n == 9999L * 10000 / 2);
     CHECK(forkline::test::wait_child(writer) == 0);
     ::unlink(fifo.c_str());
+}
+
+TEST_CASE("split readers give back the pages they read: memory stays flat", "[dsl][read_lines][split]") {
+    std::string block;
+    for (int i = 0; i < 1000; ++i) block += "a line of text that is about sixty bytes long, number " + std::to_string(i) + "\n";
+    temp_file f("");
+    {
+        std::ofstream out(f.path, std::ios::binary);
+        for (std::size_t written = 0; written < (96u << 20); written += block.size()) out << block;
+    }
+    fl::run_report report;
+    auto n = fl::run(fl::read_lines(f.path, {.split_bytes = 1 << 20}) |
+                         fl::parallel(fl::map([](std::string_view l) { return l.size(); }), fl::unordered) | fl::count(),
+                     fl::options{.cpus = 2, .report = &report});
+    CHECK(n > 1'000'000);
+    for (const auto& p : report.processes)
+        if (p.pid) {
+            INFO(p.stages.front() << " peaked at " << p.peak_rss_kib << " KiB");
+            CHECK(p.peak_rss_kib < 48 * 1024);  // a quarter of the 192 MiB one reader of the whole file would map
+        }
 }

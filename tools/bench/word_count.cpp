@@ -1,26 +1,19 @@
 // The word-count benchmark: one table, one run. A corpus made by tools/gen_corpus (1 GiB by
-// default) is counted three ways: in one process with range-v3 (the speedup baseline), by
-// forkline on every core, and by `tr | sort | uniq -c`, the Unix baseline. Every row must find
-// the same counts.
+// default) is counted three ways: in one process as a good C++ programmer writes it (mmap,
+// std::string_view words, a std::unordered_map: the baseline), by forkline on every core
+// (examples/word_count.cpp: read_lines | flat_map(words) | count_by), and by
+// `tr | sort | uniq -c`, the Unix baseline. Every row must find the same counts.
 //   build/tools/bench/bench_word_count [--quick] [--bytes N]
 // Each row runs three times (once with --quick, whose corpus is 64 MiB) and its fastest run is
-// reported; the Unix row runs once when one run takes more than a minute. forkline runs the
-// pipeline of examples/word_count.cpp twice: with 4 MiB rings (the reference row: its processes
-// share two cores, and bigger rings mean fewer sleeps and wake-ups) and with the default options;
-// then a second program, MapReduce's combiner: each line's words are counted where the line lands
-// and the counts merged at the end, so no word crosses a process boundary. The corpus is a
+// reported; the Unix row runs once when one run takes more than a minute. The corpus is a
 // temporary file, removed at the end, on an error, and on SIGINT, SIGTERM or SIGHUP.
 #include <forkline/forkline.hpp>
 
 #include "best_of.hpp"
 
-#include <range/v3/range/conversion.hpp>
-#include <range/v3/view/filter.hpp>
-#include <range/v3/view/getlines.hpp>
-#include <range/v3/view/split.hpp>
-#include <range/v3/view/transform.hpp>
-
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -36,6 +29,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -46,23 +41,47 @@ extern char** environ;
 
 namespace fl = forkline;
 using forkline::bench::human;
-namespace rv = ranges::views;
 
 namespace {
 
-using counts = std::map<std::string, long>;
+using counts = std::unordered_map<std::string, std::size_t>;
 
-/// The words of a line (runs of characters other than ' '), each a std::string. Both versions
-/// split with this, so they do the same work per line.
-auto words(const std::string& line) {
-    return line | rv::split(' ') | rv::filter([](const auto& w) { return !ranges::empty(w); }) |
-           rv::transform([](const auto& w) { return ranges::to<std::string>(w); });
-}
-
-void add_word(counts& c, const std::string& w) { ++c[w]; }
-
-/// Partitions count disjoint sets of words, so merging moves every node.
-void merge_counts(counts& all, counts part) { all.merge(part); }
+/// The words of a line (runs of characters other than ' '), as views into it. Both programs
+/// split with this, so they do the same work per word.
+struct words_of {
+    std::string_view line;
+    struct sentinel {};
+    struct iterator {
+        using value_type = std::string_view;
+        using difference_type = std::ptrdiff_t;
+        const char* at;
+        const char* end;
+        std::string_view word;
+        void find() {
+            while (at < end && *at == ' ') ++at;
+            const char* start = at;
+            while (at < end && *at != ' ') ++at;
+            word = std::string_view(start, static_cast<std::size_t>(at - start));
+        }
+        std::string_view operator*() const { return word; }
+        iterator& operator++() {
+            find();
+            return *this;
+        }
+        iterator operator++(int) {
+            iterator before = *this;
+            find();
+            return before;
+        }
+        bool operator==(sentinel) const { return word.empty(); }
+    };
+    iterator begin() const {
+        iterator i{line.data(), line.data() + line.size(), {}};
+        i.find();
+        return i;
+    }
+    sentinel end() const { return {}; }
+};
 
 // --- the corpus and the programs we run: nothing outlives the benchmark ---------------------------
 
@@ -150,45 +169,44 @@ void wait_ok(pid_t pid, const std::string& what, bool quiet = false) {
 
 struct tally {
     counts words;
-    long lines = 0;
+    double lines = 0;
 };
 
-/// One process: lines, then words, with range-v3; counted in the map the forkline version uses.
+/// One process, as a good C++ programmer writes it: the file mapped, each line found with
+/// memchr, its words counted in a std::unordered_map keyed by views into the mapping.
 tally one_process(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+    struct stat st {};
+    ::fstat(fd, &st);
+    std::size_t size = static_cast<std::size_t>(st.st_size);
+    void* map = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
+    ::close(fd);
+    if (map == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "cannot map " + path);
+    ::madvise(map, size, MADV_SEQUENTIAL);
+    const char* p = static_cast<const char*>(map);
+    const char* end = p + size;
+    std::unordered_map<std::string_view, std::size_t> m;
     tally t;
-    for (const std::string& line : ranges::getlines(in)) {
+    while (p < end) {
+        const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+        const char* stop = nl ? nl : end;
+        std::string_view line(p, static_cast<std::size_t>(stop - p));
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        for (std::string_view w : words_of{line}) ++m[w];
         ++t.lines;
-        for (const std::string& w : words(line)) add_word(t.words, w);
+        p = stop + 1;
     }
+    for (const auto& [w, n] : m) t.words.emplace(std::string(w), n);
+    if (map) ::munmap(map, size);
     return t;
 }
 
-/// examples/word_count.cpp's pipeline: lines split in parallel, each word counted by the
-/// partition its hash picks, the partitions' counts merged in the caller.
+/// examples/word_count.cpp's pipeline: read_lines is split over a reader per core, each counts
+/// the words of its parts in a map of its own, and the counts are added up by word.
 counts with_forkline(const std::string& path, const fl::options& o) {
-    return fl::run(fl::read_lines(path) | fl::parallel(fl::flat_map(words), fl::unordered) |
-                       fl::partition_by(fl::cpu_count(), std::identity{},
-                                        fl::reduce(counts{}, add_word)) |
-                       fl::reduce(counts{}, merge_counts),
-                   o);
-}
-
-/// The same count with MapReduce's combiner: each line goes to one replica (by its hash), which
-/// counts the line's words in a map of its own, and the caller adds the replicas' maps up. Only
-/// lines cross between processes, and the maps at the end; no word does.
-counts with_forkline_combined(const std::string& path, const fl::options& o) {
-    return fl::run(fl::read_lines(path) |
-                       fl::partition_by(fl::cpu_count(), std::identity{},
-                                        fl::reduce(counts{},
-                                                   [](counts& c, const std::string& line) {
-                                                       for (const std::string& w : words(line)) add_word(c, w);
-                                                   })) |
-                       fl::reduce(counts{},
-                                  [](counts& all, const counts& part) {
-                                      for (const auto& [w, n] : part) all[w] += n;
-                                  }),
+    return fl::run(fl::read_lines(path) | fl::flat_map([](std::string_view line) { return words_of{line}; }) |
+                       fl::count_by(std::identity{}),
                    o);
 }
 
@@ -227,7 +245,7 @@ counts with_unix_tools(const std::string& path) {
     for (ssize_t n; (n = ::getline(&line, &cap, sh.from)) > 0;) {
         if (line[n - 1] == '\n') line[n - 1] = '\0';
         char* word = nullptr;
-        long k = std::strtol(line, &word, 10);
+        std::size_t k = std::strtoul(line, &word, 10);
         if (word == line || *word != ' ') well_formed = false;
         else if (word[1] != '\0') c[word + 1] += k;  // an empty line is no word (a line starting with ' ')
     }
@@ -259,14 +277,14 @@ row measure(std::string name, double lines, int repeats, double enough, const st
     return row{std::move(name), lines, t.seconds, t.cpu, t.runs, false, ""};
 }
 
-long total_words(const counts& c) {
-    long n = 0;
+std::size_t total_words(const counts& c) {
+    std::size_t n = 0;
     for (const auto& [w, k] : c) n += k;
     return n;
 }
 
-/// " read_lines 0.06, flat_map 0.75, reduce#1 0.61 + 0.42, caller 0.00": each stage's processes'
-/// CPU time over the run's wall time, replicas joined by " + ".
+/// " read_lines | flat_map | count_by 0.98 + 0.97, count_by.merge 0.00 + 0.00, caller 0.00":
+/// each stage's processes' CPU time over the run's wall time, replicas joined by " + ".
 std::string busy_per_stage(const fl::run_report& report) {
     std::string out, last;
     for (const auto& p : report.processes) {
@@ -279,11 +297,26 @@ std::string busy_per_stage(const fl::run_report& report) {
     return out;
 }
 
+/// "peak RSS per process: 9.1, 9.0 (readers), 6.2, 6.2 (merge), 45.0 (caller) MiB"
+std::string peak_memory(const fl::run_report& report) {
+    std::string out, last;
+    for (const auto& p : report.processes) {
+        std::string name = p.pid ? p.stages.front() : "caller";
+        char mib[32];
+        std::snprintf(mib, sizeof mib, "%.1f", static_cast<double>(p.peak_rss_kib) / 1024);
+        if (name != last && !last.empty()) out += " (" + last + "), ";
+        else if (!last.empty()) out += ", ";
+        out += mib;
+        last = name;
+    }
+    return "peak RSS per process, MiB: " + out + " (" + last + ")";
+}
+
 /// Throws unless `got` equals the one-process counts.
 void check_same(const counts& want, const counts& got, const char* who) {
     if (got == want) return;
     char msg[256];
-    std::snprintf(msg, sizeof msg, "%s disagrees with one process: %ld words, %zu distinct (expected %ld, %zu)", who,
+    std::snprintf(msg, sizeof msg, "%s disagrees with one process: %zu words, %zu distinct (expected %zu, %zu)", who,
                   total_words(got), got.size(), total_words(want), want.size());
     throw std::runtime_error(msg);
 }
@@ -318,43 +351,22 @@ int run(const settings& s) {
     wait_ok(spawn({FORKLINE_GEN_CORPUS, "--bytes", std::to_string(s.bytes), "-o", path}), "gen_corpus");
 
     const unsigned cores = fl::cpu_count();
+    const double mib = static_cast<double>(s.bytes) / (1 << 20);
     std::vector<row> rows;
 
     tally one;
-    rows.push_back(measure("one process, range-v3 (the baseline)", 0, s.repeats, 1e9,
+    rows.push_back(measure("one process: mmap, string_view, unordered_map", 0, s.repeats, 1e9,
                            [&] { one = one_process(path); }));
-    const double lines = static_cast<double>(one.lines);
+    const double lines = one.lines;
     rows.back().lines = lines;
     rows.back().compare = true;
-    rows.back().note = "range-v3 getlines and split, std::map";
 
-    // The forkline rows: 4 MiB rings (the reference), then the default 256 KiB ones. Their note
-    // says how busy each process kept its core (CPU time over wall time, in the fastest run).
-    using program_fn = counts (*)(const std::string&, const fl::options&);
-    auto forkline_row = [&](std::string name, std::size_t ring_bytes, program_fn program = with_forkline) {
-        fl::run_report report, fastest;
-        row r = measure(
-            std::move(name), lines, s.repeats, 1e9,
-            [&] {
-                fl::options o{.ring_bytes = ring_bytes, .report = &report};
-                check_same(one.words, program(path, o), "forkline");
-            },
-            [&] { fastest = report; });
-        r.note = std::to_string(fastest.processes.size()) + " processes:" + busy_per_stage(fastest);
-        return r;
-    };
-    rows.push_back(forkline_row("forkline, 4 MiB rings", std::size_t{4} << 20));
-    rows.push_back(forkline_row("forkline, default 256 KiB rings", fl::options{}.ring_bytes));
-    rows.back().compare = true;
-    // Another program, so its speedup is in its note rather than against the reference row.
-    rows.push_back(
-        forkline_row("forkline, counts per replica (combiner)", fl::options{}.ring_bytes, with_forkline_combined));
-    const std::size_t combined = rows.size() - 1;
-    {
-        char speedup[64];
-        std::snprintf(speedup, sizeof speedup, "%.2fx one process; ", rows[combined].rate() / rows[0].rate());
-        rows[combined].note = speedup + rows[combined].note;
-    }
+    fl::run_report report, fastest;
+    rows.push_back(measure(
+        "forkline read_lines | flat_map | count_by", lines, s.repeats, 1e9,
+        [&] { check_same(one.words, with_forkline(path, fl::options{.report = &report}), "forkline"); },
+        [&] { fastest = report; }));
+    rows.back().note = std::to_string(fastest.processes.size()) + " processes:" + busy_per_stage(fastest);
 
     rows.push_back(measure("tr -s ' ' '\\n' | sort | uniq -c", lines, s.repeats, 60,
                            [&] { check_same(one.words, with_unix_tools(path), "tr | sort | uniq -c"); }));
@@ -362,23 +374,21 @@ int run(const settings& s) {
     rows.back().note = "LC_ALL=C; sort picks its own threads";
     if (rows.back().runs < s.repeats) rows.back().note += "; 1 run (over a minute)";
 
-    std::printf("%-40s %10s %10s %12s %12s  %s\n", "row", "lines", "seconds", "lines/s", "forkline/x",
+    std::printf("%-46s %9s %9s %10s %11s %10s  %s\n", "row", "lines", "seconds", "MB/s", "MB/s a core", "forkline/x",
                 "cores busy, note");
     for (const auto& r : rows) {
         char ratio[32] = "-";
         if (r.compare) std::snprintf(ratio, sizeof ratio, "%.2f", rows[1].rate() / r.rate());
-        std::printf("%-40s %10s %10.3f %12s %12s  %.2f, %s\n", r.name.c_str(), human(r.lines).c_str(), r.seconds,
-                    human(r.rate()).c_str(), ratio, r.cpu, r.note.c_str());
+        double mbs = static_cast<double>(s.bytes) / 1e6 / r.seconds;
+        std::printf("%-46s %9s %9.3f %10.1f %11.1f %10s  %.2f%s%s\n", r.name.c_str(), human(r.lines).c_str(), r.seconds,
+                    mbs, mbs / std::max(r.cpu, 1e-9), ratio, r.cpu, r.note.empty() ? "" : ", ", r.note.c_str());
     }
     double speedup = rows[1].rate() / rows[0].rate();
-    std::printf("corpus: %.2f MiB from gen_corpus, %s lines, %s words, %zu distinct\n",
-                static_cast<double>(s.bytes) / (1 << 20), human(lines).c_str(),
+    std::printf("corpus: %.2f MiB from gen_corpus, %s lines, %s words, %zu distinct\n", mib, human(lines).c_str(),
                 human(static_cast<double>(total_words(one.words))).c_str(), one.words.size());
+    std::printf("forkline %s\n", peak_memory(fastest).c_str());
     std::printf("cores: %u; target: forkline/one process >= 0.9 x cores = %.2f: %s (%.2f)\n", cores, 0.9 * cores,
                 speedup >= 0.9 * cores ? "met" : "not met", speedup);
-    const double combined_speedup = rows[combined].rate() / rows[0].rate();
-    std::printf("the same target for the combiner program: %s (%.2f)\n",
-                combined_speedup >= 0.9 * cores ? "met" : "not met", combined_speedup);
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <forkline/dsl/batch.hpp>
 #include <forkline/dsl/cost.hpp>
 #include <forkline/dsl/count.hpp>
+#include <forkline/dsl/count_by.hpp>
 #include <forkline/dsl/filter.hpp>
 #include <forkline/dsl/flat_map.hpp>
 #include <forkline/dsl/for_each.hpp>
@@ -14,6 +15,7 @@
 #include <forkline/dsl/named.hpp>
 #include <forkline/dsl/read_lines.hpp>
 #include <forkline/dsl/reduce.hpp>
+#include <forkline/dsl/reduce_by_key.hpp>
 #include <forkline/dsl/to_vector.hpp>
 #include <forkline/dsl/unbatch.hpp>
 #include <forkline/dsl/write_lines.hpp>

@@ -17,7 +17,7 @@ namespace forkline {
 /// How a text source reads its files (designated initializers: `{.split_bytes = 1 << 20}`).
 struct text_options {
     /// The size of the parts a split source is cut into, claimed one at a time by its readers;
-    /// 0 chooses from the input: about eight parts a reader, from 1 MiB to 64 MiB each.
+    /// 0 chooses from the input: about 32 parts a reader, from 1 MiB to 16 MiB each.
     std::uint64_t split_bytes = 0;
 };
 
@@ -42,7 +42,7 @@ struct read_lines_source : detail::pipe_base {
 
     /// The readers of a split: each claims parts until none is left and hands their lines to
     /// `sink.line(Line)`, announcing each part with `sink.begin(part)` and `sink.end()` (an
-    /// ordered farm numbers its output by part).
+    /// ordered farm numbers its output by part), and calls `sink.done()` at the end.
     template <class Line, class Sink>
     void read_split(detail::split_claims claims, Sink& sink) {
         detail::text_files files(paths_, "forkline::read_lines");
@@ -62,6 +62,7 @@ struct read_lines_source : detail::pipe_base {
             });
             sink.end();
         }
+        sink.done();  // while the files are mapped: what the stages hold may point into them
     }
 
     std::vector<std::string> paths_;

@@ -26,6 +26,7 @@ struct exit_status {
     int signal = 0;     ///< the signal that killed it, or 0
     int code = 0;       ///< its exit code when it exited, else -1
     double cpu = 0;     ///< user + system seconds it used
+    long peak_rss_kib = 0;  ///< the most memory it had resident at once
     bool clean() const noexcept { return signal == 0 && code == 0; }
 };
 

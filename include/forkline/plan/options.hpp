@@ -14,6 +14,9 @@ struct process_report {
     std::vector<std::string> stages;  ///< the stages it ran, in order
     int pid = 0;                      ///< 0 for the caller
     double cpu_seconds = 0;           ///< user + system time it used
+    /// The most memory it had resident at once, in KiB (for the caller: its peak so far, over
+    /// its whole life). A worker's counts the pages it shares with the caller from the fork.
+    long peak_rss_kib = 0;
 };
 
 /// How a run went: wall time and each process's CPU time. A stage that waits for its

@@ -60,9 +60,9 @@ struct split_stage<Source, Line, boost::hana::tuple<Es...>, Ordered> : pipe_base
             void end() {
                 if constexpr (Ordered) out.end_item();
             }
+            void done() { stages.finish(out); }
         } s{chain, out};
         source_.template read_split<Line>(claims, s);
-        chain.finish(out);
     }
 
     std::size_t replicas_;  ///< 0: the planner decides

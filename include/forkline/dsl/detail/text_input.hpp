@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,11 +34,6 @@ public:
     /// False when one of them is not a regular file (a pipe, a terminal): such input cannot be
     /// mapped or split, and is read as a stream by one reader.
     bool mappable() const noexcept { return mappable_; }
-    /// The bytes of file f (mapped on first call; empty for an empty file).
-    const char* data(std::size_t f);
-    /// Lets the pages of [from, to) of file f go from this process's memory (they are read
-    /// again from the page cache if touched), so a long run's memory stays flat.
-    void release(std::size_t f, std::uint64_t from, std::uint64_t to) noexcept;
     /// The file descriptor of file f, opened on first call (for streams that cannot be mapped).
     int descriptor(std::size_t f);
 
@@ -46,12 +42,39 @@ private:
         std::string path;
         std::uint64_t start = 0, size = 0;
         int fd = -1;
-        const char* map = nullptr;
     };
     std::vector<file> files_;
     std::uint64_t total_ = 0;
     bool mappable_ = true;
     const char* who_;
+};
+
+/// The bytes of a file from an offset to its end, mapped read-only while this lives. Unmapping
+/// gives every page back, also those the kernel mapped ahead of what was read; `release` lets
+/// the pages already read go before that (they are read again if touched).
+class file_window {
+public:
+    file_window() = default;
+    /// Maps [from, end of file) of file f (from the page `from` is in); throws naming the file.
+    file_window(text_files& files, std::size_t f, std::uint64_t from);
+    file_window(file_window&& o) noexcept { swap(o); }
+    file_window& operator=(file_window&& o) noexcept {
+        swap(o);
+        return *this;
+    }
+    ~file_window();
+    /// Byte `offset` of the file (offset >= the `from` it was made with).
+    const char* at(std::uint64_t offset) const noexcept { return map_ + (offset - start_); }
+    void release(std::uint64_t from, std::uint64_t to) noexcept;
+
+private:
+    void swap(file_window& o) noexcept {
+        std::swap(map_, o.map_);
+        std::swap(start_, o.start_);
+        std::swap(length_, o.length_);
+    }
+    const char* map_ = nullptr;
+    std::uint64_t start_ = 0, length_ = 0;
 };
 
 /// Where a record starts: its file and its byte offset there.
@@ -64,7 +87,8 @@ struct text_position {
 std::uint64_t line_number(text_files& files, std::size_t f, std::uint64_t offset);
 
 /// The lines that start in [begin, end) of the concatenation, each without its "\n" (or "\r\n");
-/// a last line without "\n" counts. Views into the mapped files, valid as long as `files`.
+/// a last line without "\n" counts. Views into the mapped file, valid until the cursor moves to
+/// another file or goes.
 class line_cursor {
 public:
     line_cursor(text_files& files, std::uint64_t begin, std::uint64_t end);
@@ -76,11 +100,11 @@ public:
                 enter(file_ + 1, 0);
                 continue;
             }
-            const char* p = base_ + at_;
+            const char* p = win_.at(at_);
             const void* nl = std::memchr(p, '\n', size_ - at_);
-            std::uint64_t stop = nl ? static_cast<std::uint64_t>(static_cast<const char*>(nl) - base_) : size_;
+            std::uint64_t stop = nl ? at_ + static_cast<std::uint64_t>(static_cast<const char*>(nl) - p) : size_;
             std::uint64_t len = stop - at_;
-            if (len > 0 && base_[stop - 1] == '\r') --len;
+            if (len > 0 && p[len - 1] == '\r') --len;
             line = std::string_view(p, len);
             last_ = at_;
             at_ = nl ? stop + 1 : size_;
@@ -91,7 +115,8 @@ public:
     }
     /// Where the line last returned starts.
     text_position position() const noexcept { return {file_, last_}; }
-    ~line_cursor() { release(); }
+    line_cursor(const line_cursor&) = delete;
+    line_cursor& operator=(const line_cursor&) = delete;
 
 private:
     static constexpr std::uint64_t release_every = 8u << 20;
@@ -102,7 +127,7 @@ private:
     text_files* files_;
     std::uint64_t end_;
     std::size_t file_ = 0;
-    const char* base_ = nullptr;
+    file_window win_;
     std::uint64_t size_ = 0, at_ = 0, last_ = 0, released_ = 0;
 };
 
@@ -122,7 +147,7 @@ private:
 };
 
 /// How a text source is cut into splits: `chunk` bytes each (the last one shorter), claimed one
-/// at a time by the readers. `chunk` 0: about eight splits a reader, from 1 MiB to 64 MiB.
+/// at a time by the readers. `chunk` 0: about 32 parts a reader, from 1 MiB to 16 MiB each.
 std::uint64_t split_bytes(std::uint64_t total, std::size_t readers, std::uint64_t chunk);
 
 }  // namespace forkline::detail

@@ -311,7 +311,8 @@ private:
                 using in_t = edge_t<A - 1>;
                 auto mode = in_port<in_t>::mode::ring;
                 if (A < n && grp.replica >= 0 && plan.stages()[A].ordered) mode = in_port<in_t>::mode::tagged;
-                if (A >= 1 && plan.stages()[A - 1].spread != spread_kind::none)
+                // From the replicas of the element before (a farm, or a combiner in its replicas).
+                if (A >= 1 && (plan.stages()[A - 1].spread != spread_kind::none || plan.groups_of(A - 1).size() > 1))
                     mode = plan.stages()[A - 1].ordered ? in_port<in_t>::mode::collect_ordered
                                                         : in_port<in_t>::mode::collect;
                 auto set = plan.rings_to(g_);

@@ -68,6 +68,7 @@ private:
         std::size_t group;
         bool reaped = false;
         double cpu_seconds = 0;
+        long peak_rss_kib = 0;
     };
     /// The waiter a group sleeps on when it reads from (or writes to) several rings at once;
     /// those rings point at it instead of their own.
