@@ -1,125 +1,118 @@
-// The ETL example: read a CSV of sales, parse each row into a struct, report malformed rows on
-// stderr with their line number and reason (the run goes on), and print revenue per region and
-// per month. On every core: rows are parsed by parallel replicas, each region is totalled by the
-// replica its name picks (partition_by), and the caller merges the partial reports.
+// The ETL example: read a CSV of sales into typed rows, report the rows that cannot be read on
+// stderr with their file, line and reason (the run goes on), and print revenue per region and
+// per month. On every core: read_csv is split, so each reader process reads and converts its own
+// parts of the file (quoted fields, CRLF and all) and totals them by month; the months' totals are
+// then merged by key. The checks are the fields' types: a date must be a date, a price a price.
 //   etl_sales examples/data/sales.csv
 #include <forkline/forkline.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <map>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 namespace fl = forkline;
 
-struct line {
-    long number;
+/// "2025-03-14": a day that exists.
+struct date {
     std::string text;
+    std::string month() const { return text.substr(0, 7); }
+};
+/// "41.18": at most two decimals, not negative; in cents.
+struct price {
+    long cents;
+};
+/// Not empty.
+struct name {
+    std::string text;
+};
+/// At least 1.
+struct units {
+    long n;
 };
 
 struct sale {
-    std::string month;  // "2025-03"
-    std::string region;
-    std::string product;
-    long quantity;
-    long unit_cents;
+    date day;
+    name region;
+    name product;
+    units quantity;
+    price unit_price;
 };
 
-struct rejected {
-    long line;
-    std::string reason;
+template <>
+struct fl::csv_field<date> {
+    static constexpr std::string_view expected = "a date (YYYY-MM-DD)";
+    static bool parse(std::string_view s, date& d) {
+        long y, m, day;
+        if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+        if (!csv_field<long>::parse(s.substr(0, 4), y) || !csv_field<long>::parse(s.substr(5, 2), m) ||
+            !csv_field<long>::parse(s.substr(8, 2), day))
+            return false;
+        static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        if (m < 1 || m > 12 || day < 1 || day > days[m - 1] + (m == 2 && leap)) return false;
+        d.text.assign(s);
+        return true;
+    }
 };
 
-using row = std::variant<sale, rejected>;
+template <>
+struct fl::csv_field<price> {
+    static constexpr std::string_view expected = "a price (such as 12.50)";
+    static bool parse(std::string_view s, price& p) {
+        std::size_t dot = s.find('.');
+        std::string_view f = dot == std::string_view::npos ? std::string_view{} : s.substr(dot + 1);
+        long whole = 0, frac = 0;
+        if (s.empty() || s[0] == '-' || s[0] == '+' || !csv_field<long>::parse(s.substr(0, dot), whole) || f.size() > 2 ||
+            (!f.empty() && !csv_field<long>::parse(f, frac)) || frac < 0)
+            return false;
+        p.cents = whole * 100 + (f.size() == 1 ? frac * 10 : frac);
+        return true;
+    }
+};
+
+template <>
+struct fl::csv_field<name> {
+    static constexpr std::string_view expected = "a name";
+    static bool parse(std::string_view s, name& n) {
+        n.text.assign(s);
+        return !s.empty();
+    }
+};
+
+template <>
+struct fl::csv_field<units> {
+    static constexpr std::string_view expected = "a quantity of at least 1";
+    static bool parse(std::string_view s, units& c) { return csv_field<long>::parse(s, c.n) && c.n >= 1; }
+};
 
 namespace {
 
-std::vector<std::string_view> split(std::string_view s, char sep) {
-    std::vector<std::string_view> out;
-    for (std::size_t from = 0;;) {
-        std::size_t at = s.find(sep, from);
-        out.push_back(s.substr(from, at - from));
-        if (at == std::string_view::npos) return out;
-        from = at + 1;
-    }
-}
-
-bool to_long(std::string_view s, long& out) {
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc{} && end == s.data() + s.size() && !s.empty();
-}
-
-/// "41.18" -> 4118; at most two decimals, no sign.
-bool to_cents(std::string_view s, long& out) {
-    std::size_t dot = s.find('.');
-    long whole = 0, frac = 0;
-    std::string_view f = dot == std::string_view::npos ? std::string_view{} : s.substr(dot + 1);
-    if (!to_long(s.substr(0, dot), whole) || whole < 0 || f.size() > 2 || (!f.empty() && !to_long(f, frac)) || frac < 0)
-        return false;
-    out = whole * 100 + (f.size() == 1 ? frac * 10 : frac);
-    return true;
-}
-
-bool valid_date(std::string_view d) {
-    long y, m, day;
-    if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
-    if (!to_long(d.substr(0, 4), y) || !to_long(d.substr(5, 2), m) || !to_long(d.substr(8, 2), day)) return false;
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m >= 1 && m <= 12 && day >= 1 && day <= days[m - 1] + (m == 2 && leap);
-}
-
-row parse(const line& l) {
-    auto f = split(l.text, ',');
-    auto reject = [&](std::string why) { return row{rejected{l.number, std::move(why)}}; };
-    if (f.size() != 5) return reject("expected 5 fields, found " + std::to_string(f.size()));
-    if (!valid_date(f[0])) return reject("bad date '" + std::string(f[0]) + "'");
-    if (f[1].empty()) return reject("empty region");
-    if (f[2].empty()) return reject("empty product");
-    sale s{std::string(f[0].substr(0, 7)), std::string(f[1]), std::string(f[2]), 0, 0};
-    if (!to_long(f[3], s.quantity) || s.quantity <= 0) return reject("bad quantity '" + std::string(f[3]) + "'");
-    if (!to_cents(f[4], s.unit_cents)) return reject("bad unit price '" + std::string(f[4]) + "'");
-    return s;
-}
-
-/// Totals in cents, and the rejected rows; one per partition replica, merged in the caller.
-struct report {
-    std::map<std::string, long long> by_region, by_month;
-    long accepted = 0;
-    std::vector<rejected> rejections;
-
-    void add(row&& r) {
-        if (auto* s = std::get_if<sale>(&r)) {
-            long long cents = static_cast<long long>(s->quantity) * s->unit_cents;
-            by_region[s->region] += cents;
-            by_month[s->month] += cents;
-            ++accepted;
-        } else {
-            rejections.push_back(std::move(std::get<rejected>(r)));
-        }
-    }
-    void merge(report&& part) {
-        for (const auto& [k, v] : part.by_region) by_region[k] += v;
-        for (const auto& [k, v] : part.by_month) by_month[k] += v;
-        accepted += part.accepted;
-        rejections.insert(rejections.end(), part.rejections.begin(), part.rejections.end());
-    }
+/// One month's revenue in cents, by region, and how many rows made it.
+struct month_total {
+    std::map<std::string, long long> by_region;
+    long rows = 0;
 };
 
-/// Rows of one region meet in one replica; rejected rows all go to one replica too.
-std::string region_of(const row& r) {
-    auto* s = std::get_if<sale>(&r);
-    return s ? s->region : std::string();
+void add_sale(month_total& t, const sale& s) {
+    t.by_region[s.region.text] += static_cast<long long>(s.quantity.n) * s.unit_price.cents;
+    ++t.rows;
+}
+
+month_total merged(month_total a, const month_total& b) {
+    for (const auto& [region, cents] : b.by_region) a.by_region[region] += cents;
+    a.rows += b.rows;
+    return a;
 }
 
 void print_table(const char* title, const std::map<std::string, long long>& m) {
     std::printf("revenue by %s\n", title);
     for (const auto& [key, cents] : m) std::printf("  %-10s %14lld.%02lld\n", key.c_str(), cents / 100, cents % 100);
 }
+
+std::string base_name(const std::string& path) { return path.substr(path.find_last_of('/') + 1); }
 
 }  // namespace
 
@@ -129,20 +122,28 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        report r = fl::run(
-            fl::read_lines(argv[1])
-            | fl::named("number", fl::map([n = 0L](std::string text) mutable { return line{++n, std::move(text)}; }))
-            | fl::named("skip header", fl::filter([](const line& l) { return l.number > 1; }))
-            | fl::named("parse", fl::parallel(fl::map(parse), fl::unordered))
-            | fl::named("total", fl::partition_by(fl::cpu_count(), region_of,
-                                                  fl::reduce(report{}, [](report& acc, row x) { acc.add(std::move(x)); })))
-            | fl::reduce(report{}, [](report& all, report part) { all.merge(std::move(part)); }));
-        std::sort(r.rejections.begin(), r.rejections.end(),
-                  [](const rejected& a, const rejected& b) { return a.line < b.line; });
-        for (const auto& bad : r.rejections) std::fprintf(stderr, "line %ld: rejected: %s\n", bad.line, bad.reason.c_str());
-        print_table("region", r.by_region);
-        print_table("month", r.by_month);
-        std::printf("%ld rows accepted, %zu rejected\n", r.accepted, r.rejections.size());
+        std::vector<fl::reject> rejects;
+        auto months = fl::run(fl::read_csv<sale>(argv[1], {.rejects = &rejects})
+                              | fl::reduce_by_key([](const sale& s) { return s.day.month(); }, month_total{}, add_sale,
+                                                  merged));
+
+        std::sort(rejects.begin(), rejects.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
+        for (auto& r : rejects) {
+            r.file = base_name(r.file);
+            std::fprintf(stderr, "%s\n", r.message().c_str());
+        }
+        std::map<std::string, long long> by_region, by_month;
+        long rows = 0;
+        for (const auto& [month, t] : months) {
+            for (const auto& [region, cents] : t.by_region) {
+                by_region[region] += cents;
+                by_month[month] += cents;
+            }
+            rows += t.rows;
+        }
+        print_table("region", by_region);
+        print_table("month", by_month);
+        std::printf("%ld rows accepted, %zu rejected\n", rows, rejects.size());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "etl_sales: %s\n", e.what());
         return 1;

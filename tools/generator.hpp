@@ -25,6 +25,7 @@ struct rng {
 /// How much to write (`count` records, or `bytes` when non-zero), from which seed, and where.
 struct generator_options {
     std::uint64_t count, bytes = 0, seed;
+    bool quoted = false;  ///< --quoted: the generator's variant that needs quoting (CSV)
     const char* path = nullptr;
     std::FILE* out = stdout;
 
@@ -34,6 +35,10 @@ struct generator_options {
                       std::uint64_t seed_default, const char* usage)
         : count(count_default), seed(seed_default) {
         for (int i = 1; i < argc; ++i) {
+            if (!std::strcmp(argv[i], "--quoted")) {
+                quoted = true;
+                continue;
+            }
             const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
             auto number = [&] { return value ? std::strtoull(value, nullptr, 10) : fail(usage); };
             if (!std::strcmp(argv[i], count_flag)) count = number();

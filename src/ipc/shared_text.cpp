@@ -29,8 +29,12 @@ shared_text::~shared_text() {
 bool shared_text::write(std::string_view text) const noexcept {
     // The length is the file's: a reader never sees more than one write's bytes.
     if (::ftruncate(fd_, 0) != 0) return false;
+    return write_at(0, text);
+}
+
+bool shared_text::write_at(std::uint64_t offset, std::string_view text) const noexcept {
     for (std::size_t at = 0; at < text.size();) {
-        ssize_t n = ::pwrite(fd_, text.data() + at, text.size() - at, static_cast<off_t>(at));
+        ssize_t n = ::pwrite(fd_, text.data() + at, text.size() - at, static_cast<off_t>(offset + at));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
         at += static_cast<std::size_t>(n);

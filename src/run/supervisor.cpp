@@ -106,7 +106,11 @@ supervisor::supervisor(pipeline_plan plan, run_report* report)
     std::size_t waiters_at = align_up(stages_at + groups.size() * 64, 64);
     std::size_t actives_at = align_up(waiters_at + 2 * groups.size() * sizeof(ipc::waiter), 64);
     std::size_t claims_at = align_up(actives_at + plan_.stages().size() * sizeof(std::atomic<std::uint32_t>), 64);
-    std::size_t size = align_up(claims_at + plan_.stages().size() * sizeof(std::atomic<std::uint64_t>), 64);
+    // Two counters for the rejects, then the table of a split source, if there is one.
+    std::size_t rejects_at = align_up(claims_at + plan_.stages().size() * sizeof(std::atomic<std::uint64_t>), 64);
+    std::size_t table_at = align_up(rejects_at + 2 * sizeof(std::atomic<std::uint64_t>), 64);
+    bool split = !plan_.stages().empty() && plan_.stages().front().split;
+    std::size_t size = align_up(table_at + (split ? sizeof(split_table) : 0), 64);
     std::vector<std::size_t> ring_at, data_at;
     for (const auto& e : edges) {
         ring_at.push_back(size);
@@ -128,6 +132,8 @@ supervisor::supervisor(pipeline_plan plan, run_report* report)
         new (&actives_[s]) std::atomic<std::uint32_t>(static_cast<std::uint32_t>(plan_.stages()[s].active));
     claims_ = reinterpret_cast<std::atomic<std::uint64_t>*>(region_.data() + claims_at);
     for (std::size_t s = 0; s < plan_.stages().size(); ++s) new (&claims_[s]) std::atomic<std::uint64_t>(0);
+    reject_counters_ = new (region_.data() + rejects_at) std::atomic<std::uint64_t>[2]{};
+    if (split) table_ = new (region_.data() + table_at) split_table;
     waiters_ = reinterpret_cast<ipc::waiter*>(region_.data() + waiters_at);
     for (std::size_t w = 0; w < 2 * groups.size(); ++w) new (&waiters_[w]) ipc::waiter;
     for (std::size_t i = 0; i < edges.size(); ++i) {
@@ -254,6 +260,31 @@ void supervisor::fill_report() noexcept {
     }
 }
 
+
+source_context supervisor::context(std::size_t stage) noexcept {
+    source_context c;
+    c.next = &claims_[stage];
+    c.readers = plan_.groups_of(stage).size();
+    c.table = stage == 0 ? table_ : nullptr;
+    c.rejects = reject_log{&rejects_text_, &reject_counters_[0], &reject_counters_[1]};
+    c.abort = &control_->abort;
+    return c;
+}
+
+std::vector<std::string> supervisor::rejects() const {
+    std::vector<std::string> out;
+    std::string text = rejects_text_.read();
+    for (std::size_t at = 0; at < text.size();) {
+        std::size_t nl = text.find('\n', at);
+        if (nl == std::string::npos) nl = text.size();
+        // A reader killed while it wrote leaves zeros where its line should be.
+        if (nl > at && text[at] != '\0') out.push_back(text.substr(at, nl - at));
+        at = nl + 1;
+    }
+    return out;
+}
+
+std::uint64_t supervisor::reject_count() const noexcept { return reject_counters_[1].load(); }
 
 ipc::wait_policy supervisor::child_policy() const noexcept {
     ipc::wait_policy p;

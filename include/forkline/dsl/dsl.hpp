@@ -13,11 +13,13 @@
 #include <forkline/dsl/iota.hpp>
 #include <forkline/dsl/map.hpp>
 #include <forkline/dsl/named.hpp>
+#include <forkline/dsl/read_csv.hpp>
 #include <forkline/dsl/read_lines.hpp>
 #include <forkline/dsl/reduce.hpp>
 #include <forkline/dsl/reduce_by_key.hpp>
 #include <forkline/dsl/to_vector.hpp>
 #include <forkline/dsl/unbatch.hpp>
+#include <forkline/dsl/write_csv.hpp>
 #include <forkline/dsl/write_lines.hpp>
 #include <forkline/dsl/farm.hpp>
 #include <forkline/dsl/partition_by.hpp>

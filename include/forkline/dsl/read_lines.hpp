@@ -44,7 +44,7 @@ struct read_lines_source : detail::pipe_base {
     /// `sink.line(Line)`, announcing each part with `sink.begin(part)` and `sink.end()` (an
     /// ordered farm numbers its output by part), and calls `sink.done()` at the end.
     template <class Line, class Sink>
-    void read_split(detail::split_claims claims, Sink& sink) {
+    void read_split(detail::source_context claims, Sink& sink) {
         detail::text_files files(paths_, "forkline::read_lines");
         // A stream that cannot be mapped is one part, read whole by whoever claims it.
         std::uint64_t chunk = files.mappable() ? detail::split_bytes(files.total(), claims.readers, options_.split_bytes)

@@ -3,6 +3,7 @@
 // no length is fixed in advance and nothing appears in /dev/shm.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,9 @@ public:
     /// Replaces the text. One writer at a time (the caller arranges that); readers read after it
     /// returned. False when not all of it could be written (no memory left).
     bool write(std::string_view text) const noexcept;
+    /// Writes `text` at byte `offset`, leaving the rest (several writers, each at offsets of its
+    /// own, build one text). False when not all of it could be written.
+    bool write_at(std::uint64_t offset, std::string_view text) const noexcept;
     /// The text as last written ("" before any write).
     std::string read() const;
 

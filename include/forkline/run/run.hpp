@@ -30,6 +30,7 @@ auto run_chain(pipeline<Es...>& p, const options& opts) {
         error = std::current_exception();
     }
     ex.sup().finish(error);
+    ex.deliver_rejects();
     if constexpr (!std::is_void_v<result_t>) return std::move(*result);
 }
 

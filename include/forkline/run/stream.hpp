@@ -32,6 +32,7 @@ public:
             error = std::current_exception();
         }
         ex_.sup().finish(error);
+        ex_.deliver_rejects();
         return false;
     }
 

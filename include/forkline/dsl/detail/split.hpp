@@ -5,6 +5,7 @@
 
 #include <forkline/dsl/detail/element.hpp>
 #include <forkline/dsl/detail/fused.hpp>
+#include <forkline/ipc/shared_text.hpp>
 
 #include <boost/hana/concat.hpp>
 #include <boost/hana/flatten.hpp>
@@ -14,14 +15,48 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace forkline::detail {
 
-/// What the readers of one split share: the next part nobody has claimed (in the run's shared
-/// region) and how many readers there are.
-struct split_claims {
-    std::atomic<std::uint64_t>* next;
-    std::size_t readers;
+/// What the readers of a split share besides the next part to claim: the first pass's results,
+/// for sources that read their parts twice (read_csv: where quotes and lines stand).
+struct split_table {
+    static constexpr std::size_t max_parts = 1024;
+    std::atomic<std::uint64_t> scanned{0};  ///< parts whose first pass is done
+    std::atomic<std::uint64_t> next{0};     ///< the next part to read for good
+    struct part {
+        std::uint8_t end_from[3];
+        std::uint64_t newlines;
+    } parts[max_parts];
+};
+
+/// Where a source's rows that cannot be read go when the run collects them: lines of text in a
+/// memory file shared by the run, each reader writing at offsets it reserves.
+struct reject_log {
+    const ipc::shared_text* text = nullptr;
+    std::atomic<std::uint64_t>* used = nullptr;   ///< bytes reserved so far
+    std::atomic<std::uint64_t>* count = nullptr;  ///< rejects so far (also those not kept)
+    static constexpr std::uint64_t limit = 64u << 20;
+    void add(std::string_view line) const noexcept {
+        count->fetch_add(1, std::memory_order_relaxed);
+        std::uint64_t at = used->fetch_add(line.size() + 1, std::memory_order_relaxed);
+        if (at + line.size() + 1 > limit) return;
+        std::string rec(line);
+        rec += '\n';
+        text->write_at(at, rec);
+    }
+};
+
+/// What a source's process gets from its run: for the readers of a split, the next part nobody
+/// has claimed (in the run's shared region), how many readers there are, and the split's table;
+/// for any source, where rejects go and the run's abort flag.
+struct source_context {
+    std::atomic<std::uint64_t>* next = nullptr;
+    std::size_t readers = 1;
+    split_table* table = nullptr;
+    reject_log rejects{};
+    const std::atomic<std::uint32_t>* abort = nullptr;
 };
 
 template <class Source, class Line, class Chain, bool Ordered>
@@ -47,7 +82,7 @@ struct split_stage<Source, Line, boost::hana::tuple<Es...>, Ordered> : pipe_base
 
     /// One reader: claims parts until none is left and runs the chain on their lines.
     template <class Out>
-    void produce_split(Out& out, split_claims claims) {
+    void produce_split(Out& out, source_context claims) {
         using chain_t = decltype(make_fused<Line>(inner_));
         chain_t chain = make_fused<Line>(inner_);
         struct sink {

@@ -91,6 +91,15 @@ public:
 
     supervisor& sup() noexcept { return sup_; }
 
+    /// After the run: the rows the source could not read, to where its options say.
+    void deliver_rejects() {
+        auto& src = boost::hana::at_c<0>(p_.stages());
+        if constexpr (requires { src.source_.take_rejects(sup_.rejects()); })
+            src.source_.take_rejects(sup_.rejects());
+        else if constexpr (requires { src.take_rejects(sup_.rejects()); })
+            src.take_rejects(sup_.rejects());
+    }
+
     /// The caller's part: sets up its group and drives it. For fl::run: the sink's result.
     auto run_caller() {
         caller_.emplace(*this, sup_.plan().caller_group());
@@ -182,7 +191,9 @@ private:
                 auto& out = slot<0>().out;
                 at(0);
                 if constexpr (requires { element_t<0>::split; })
-                    src.produce_split(out, split_claims{&ex_.sup_.claims(0), ex_.sup_.plan().groups_of(0).size()});
+                    src.produce_split(out, ex_.sup_.context(0));
+                else if constexpr (requires { src.produce(out, ex_.sup_.context(0)); })
+                    src.produce(out, ex_.sup_.context(0));
                 else if (out.kind() == out_port<edge_t<0>>::mode::ring)
                     src.produce(out.ring());  // sources may fill slots in bulk
                 else

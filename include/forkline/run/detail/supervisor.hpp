@@ -3,6 +3,7 @@
 // fl::stage_crashed once every process has stopped. All of it is compiled in src/run.
 #pragma once
 
+#include <forkline/dsl/detail/split.hpp>
 #include <forkline/ipc/ring.hpp>
 #include <forkline/ipc/spawn.hpp>
 #include <forkline/ipc/region.hpp>
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace forkline::detail {
@@ -49,8 +51,12 @@ public:
 
     /// How many replicas of stage s its dispatchers feed (options::adaptive), in the region.
     std::atomic<std::uint32_t>& active(std::size_t s) const noexcept { return actives_[s]; }
-    /// The next part of the input the readers of split stage s have not claimed, in the region.
-    std::atomic<std::uint64_t>& claims(std::size_t s) const noexcept { return claims_[s]; }
+    /// What the source (stage s, 0) gets from the run: the next part of the input the readers of
+    /// a split have not claimed, their count and table, where rejects go, the abort flag.
+    source_context context(std::size_t s) noexcept;
+    /// After the run: the rejects the sources logged (as many as fit), and how many there were.
+    std::vector<std::string> rejects() const;
+    std::uint64_t reject_count() const noexcept;
     /// After every start(): with options::adaptive, measures the processes for a warm-up in a
     /// thread of the caller, then re-sizes the parallel stages.
     void adapt();
@@ -97,6 +103,9 @@ private:
     ipc::waiter* waiters_ = nullptr;                  ///< two per process group, in the region
     std::atomic<std::uint32_t>* actives_ = nullptr;   ///< one per stage, in the region
     std::atomic<std::uint64_t>* claims_ = nullptr;    ///< one per stage, in the region
+    std::atomic<std::uint64_t>* reject_counters_ = nullptr;  ///< bytes used, rejects: in the region
+    split_table* table_ = nullptr;                    ///< the split source's, in the region
+    ipc::shared_text rejects_text_;
     std::vector<ipc::ring_control*> rings_;
     std::vector<void*> data_;
     std::vector<child> children_;
