@@ -27,6 +27,16 @@ namespace forkline {
 template <class T>
 struct csv_field;
 
+namespace detail {
+/// The field is a number and nothing else (a leading '+' allowed), read with std::from_chars.
+template <class T>
+bool whole_number(std::string_view s, T& out) {
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc{} && end == s.data() + s.size() && !s.empty();
+}
+}  // namespace detail
+
 template <class C, class Tr, class A>
 struct csv_field<std::basic_string<C, Tr, A>> {
     static constexpr std::string_view expected = "text";
@@ -53,11 +63,7 @@ template <class T>
     requires(std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char>)
 struct csv_field<T> {
     static constexpr std::string_view expected = std::is_signed_v<T> ? "an integer" : "a non-negative integer";
-    static bool parse(std::string_view s, T& out) {
-        if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-        return ec == std::errc{} && end == s.data() + s.size() && !s.empty();
-    }
+    static bool parse(std::string_view s, T& out) { return detail::whole_number(s, out); }
     static void write(T v, std::string& out) {
         char buf[24];
         out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
@@ -67,11 +73,7 @@ struct csv_field<T> {
 template <std::floating_point T>
 struct csv_field<T> {
     static constexpr std::string_view expected = "a number";
-    static bool parse(std::string_view s, T& out) {
-        if (!s.empty() && s.front() == '+') s.remove_prefix(1);
-        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-        return ec == std::errc{} && end == s.data() + s.size() && !s.empty();
-    }
+    static bool parse(std::string_view s, T& out) { return detail::whole_number(s, out); }
     static void write(T v, std::string& out) {
         char buf[64];
         out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
