@@ -242,6 +242,7 @@ void supervisor::fill_report() noexcept {
     try {
         run_report r;
         if (adapter_) r.adapted = adapter_->notes;
+        r.rejected = reject_count();
         r.seconds = wall_clock() - started_;
         for (const auto& c : children_) {
             process_report p{{}, static_cast<int>(c.pid), c.cpu_seconds, c.peak_rss_kib};

@@ -148,11 +148,14 @@ TEST_CASE("a row that does not convert fails the run, or is collected with where
     }
     for (std::uint64_t chunk : {0, 1, 5, 17, 64}) {
         std::vector<fl::reject> rejects;
+        fl::run_report report;
         auto n = fl::run(fl::read_csv<sale>(f.path, {.rejects = &rejects, .split_bytes = chunk}) |
-                         fl::parallel(fl::map([](const sale& s) { return s.quantity; }), fl::unordered) |
-                         fl::reduce(0, std::plus<>{}));
+                             fl::parallel(fl::map([](const sale& s) { return s.quantity; }), fl::unordered) |
+                             fl::reduce(0, std::plus<>{}),
+                         fl::options{.report = &report});
         INFO("parts of " << chunk);
         CHECK(n == 4);
+        CHECK(report.rejected == 3);
         REQUIRE(rejects.size() == 3);
         std::sort(rejects.begin(), rejects.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
         CHECK(rejects[0].message() == f.path + ":4: column 'quantity': 'seven' is not an integer");

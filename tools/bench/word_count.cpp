@@ -10,6 +10,7 @@
 #include <forkline/forkline.hpp>
 
 #include "best_of.hpp"
+#include "programs.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -41,6 +42,9 @@ extern char** environ;
 
 namespace fl = forkline;
 using forkline::bench::human;
+using forkline::bench::spawn;
+using forkline::bench::temp_file;
+using forkline::bench::wait_ok;
 
 namespace {
 
@@ -82,88 +86,6 @@ struct words_of {
     }
     sentinel end() const { return {}; }
 };
-
-// --- the corpus and the programs we run: nothing outlives the benchmark ---------------------------
-
-/// What a fatal signal must clean up: the corpus (while a temp_file exists) and the process group
-/// of the program running now (gen_corpus, or the shell with tr, sort and uniq). Those programs
-/// run in a group of their own, so only this handler stops them, with SIGTERM (sort then removes
-/// its own temporary files). forkline's workers die with their parent.
-volatile std::sig_atomic_t have_temp = 0;
-volatile std::sig_atomic_t running_group = 0;
-char temp_path[4096];
-
-extern "C" void clean_up_and_die(int sig) {
-    if (running_group > 0) ::kill(-running_group, SIGTERM);
-    if (have_temp) ::unlink(temp_path);
-    ::signal(sig, SIG_DFL);
-    ::raise(sig);
-}
-
-/// A file made by mkstemp in $TMPDIR (or /tmp), removed when this goes out of scope, also by an
-/// exception, and by a SIGINT, SIGTERM or SIGHUP that ends the program before then.
-class temp_file {
-public:
-    temp_file() {
-        const char* dir = std::getenv("TMPDIR");
-        std::string pattern = std::string(dir && *dir ? dir : "/tmp") + "/forkline-corpus-XXXXXX";
-        if (pattern.size() >= sizeof temp_path) throw std::runtime_error("TMPDIR is too long: " + pattern);
-        std::memcpy(temp_path, pattern.c_str(), pattern.size() + 1);
-        int fd = ::mkstemp(temp_path);
-        if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot create " + pattern);
-        ::close(fd);
-        have_temp = 1;
-        struct sigaction sa {};
-        sa.sa_handler = clean_up_and_die;
-        for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
-    }
-    temp_file(const temp_file&) = delete;
-    temp_file& operator=(const temp_file&) = delete;
-    ~temp_file() {
-        ::unlink(temp_path);
-        have_temp = 0;
-        for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
-    }
-    std::string path() const { return temp_path; }
-};
-
-/// Starts argv (argv[0] a path) in a process group of its own, with its stdout on `out_fd`
-/// (unchanged when -1). One at a time: wait_ok ends its turn. The fatal signals wait until the
-/// handler knows the new group, and the program starts with them unblocked.
-pid_t spawn(const std::vector<std::string>& args, int out_fd = -1) {
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    sigset_t fatal, before;
-    ::sigemptyset(&fatal);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaddset(&fatal, sig);
-    ::sigprocmask(SIG_BLOCK, &fatal, &before);
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    if (out_fd >= 0) ::posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
-    posix_spawnattr_t attr;
-    ::posix_spawnattr_init(&attr);
-    ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-    ::posix_spawnattr_setpgroup(&attr, 0);
-    ::posix_spawnattr_setsigmask(&attr, &before);
-    pid_t pid;
-    int err = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
-    ::posix_spawnattr_destroy(&attr);
-    ::posix_spawn_file_actions_destroy(&actions);
-    if (err == 0) running_group = pid;
-    ::sigprocmask(SIG_SETMASK, &before, nullptr);
-    if (err != 0) throw std::system_error(err, std::generic_category(), "cannot run " + args[0]);
-    return pid;
-}
-
-/// Waits for pid; unless `quiet`, throws when it did not exit with status 0.
-void wait_ok(pid_t pid, const std::string& what, bool quiet = false) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    running_group = 0;
-    if (!quiet && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) throw std::runtime_error(what + " failed");
-}
 
 // --- the three versions -------------------------------------------------------------------------
 

@@ -302,12 +302,14 @@ private:
         detail::csv_record r;
         bool skip_header = options_.header && begin == 0;
         reject why;
+        // One row, filled again and again: stages that take it by reference leave its strings
+        // to be reused, so a row costs no allocation; those that take it by value move it out.
+        T row{};
         while (c.next(r)) {
             if (skip_header) {
                 skip_header = false;
                 continue;
             }
-            T row{};
             if (rows.fill(r, row, why)) {
                 push(std::move(row));
             } else if (options_.rejects) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,8 @@ struct run_report {
     std::vector<process_report> processes;  ///< in plan order; the caller's is last
     /// What options::adaptive measured and changed, one sentence each.
     std::vector<std::string> adapted;
+    /// How many rows the source rejected (fl::read_csv collecting them in csv_options::rejects).
+    std::uint64_t rejected = 0;
 };
 
 /// Settings for fl::run, fl::stream and fl::plan; every field has a sensible default.
