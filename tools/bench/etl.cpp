@@ -279,29 +279,6 @@ struct row {
     bool compare = false;
 };
 
-struct settings {
-    std::uint64_t bytes = std::uint64_t{1} << 30;
-    int repeats = 3;
-};
-
-settings parse(int argc, char** argv) {
-    settings s;
-    bool sized = false;
-    for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--quick")) {
-            s.repeats = 1;
-            if (!sized) s.bytes = std::uint64_t{64} << 20;
-        } else if (!std::strcmp(argv[i], "--bytes") && i + 1 < argc) {
-            s.bytes = std::strtoull(argv[++i], nullptr, 10);
-            sized = true;
-            if (s.bytes == 0) throw std::invalid_argument("--bytes takes a positive number");
-        } else {
-            throw std::invalid_argument(std::string("unknown argument ") + argv[i]);
-        }
-    }
-    return s;
-}
-
 void check(const totals& want, const totals& got, const char* who) {
     if (got == want) return;
     char msg[256];
@@ -310,7 +287,7 @@ void check(const totals& want, const totals& got, const char* who) {
     throw std::runtime_error(msg);
 }
 
-int run(const settings& s) {
+int run(const forkline::bench::settings& s) {
     temp_file sales;
     const std::string path = sales.path();
     wait_ok(spawn({FORKLINE_GEN_SALES, "--quoted", "--bytes", std::to_string(s.bytes), "-o", path}), "gen_sales");
@@ -382,7 +359,7 @@ int run(const settings& s) {
 
 int main(int argc, char** argv) {
     try {
-        return run(parse(argc, argv));
+        return run(forkline::bench::parse(argc, argv));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_etl: %s\n", e.what());
         return 1;

@@ -102,4 +102,30 @@ inline void wait_ok(pid_t pid, const std::string& what, bool quiet = false) {
     if (!quiet && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) throw std::runtime_error(what + " failed");
 }
 
+/// The size of the generated input and the runs a row gets: `--quick` (64 MiB, one run) and
+/// `--bytes N`; 1 GiB and three runs by default.
+struct settings {
+    std::uint64_t bytes = std::uint64_t{1} << 30;
+    int repeats = 3;
+};
+
+inline settings parse(int argc, char** argv) {
+    settings s;
+    bool sized = false;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--quick")) {
+            s.repeats = 1;
+            if (!sized) s.bytes = std::uint64_t{64} << 20;
+        } else if (!std::strcmp(argv[i], "--bytes") && i + 1 < argc) {
+            char* end = nullptr;
+            s.bytes = std::strtoull(argv[++i], &end, 10);
+            sized = true;
+            if (*end || s.bytes == 0) throw std::invalid_argument("--bytes takes a positive number");
+        } else {
+            throw std::invalid_argument(std::string("unknown argument ") + argv[i]);
+        }
+    }
+    return s;
+}
+
 }  // namespace forkline::bench

@@ -243,31 +243,7 @@ void check_same(const counts& want, const counts& got, const char* who) {
     throw std::runtime_error(msg);
 }
 
-struct settings {
-    std::uint64_t bytes = std::uint64_t{1} << 30;
-    int repeats = 3;
-};
-
-settings parse(int argc, char** argv) {
-    settings s;
-    bool sized = false;
-    for (int i = 1; i < argc; ++i) {
-        if (!std::strcmp(argv[i], "--quick")) {
-            s.repeats = 1;
-            if (!sized) s.bytes = std::uint64_t{64} << 20;
-        } else if (!std::strcmp(argv[i], "--bytes") && i + 1 < argc) {
-            char* end = nullptr;
-            s.bytes = std::strtoull(argv[++i], &end, 10);
-            sized = true;
-            if (*end || s.bytes == 0) throw std::invalid_argument("--bytes takes a positive number");
-        } else {
-            throw std::invalid_argument(std::string("unknown argument ") + argv[i]);
-        }
-    }
-    return s;
-}
-
-int run(const settings& s) {
+int run(const forkline::bench::settings& s) {
     temp_file corpus;
     const std::string path = corpus.path();
     wait_ok(spawn({FORKLINE_GEN_CORPUS, "--bytes", std::to_string(s.bytes), "-o", path}), "gen_corpus");
@@ -318,7 +294,7 @@ int run(const settings& s) {
 
 int main(int argc, char** argv) {
     try {
-        return run(parse(argc, argv));
+        return run(forkline::bench::parse(argc, argv));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_word_count: %s\n", e.what());
         return 1;
