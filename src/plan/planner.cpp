@@ -248,14 +248,14 @@ void fuse(std::vector<block>& blocks, const std::vector<stage_info>& stages, boo
 }
 
 void size_open(std::vector<block>& blocks, const std::vector<stage_info>& stages, unsigned cpus, std::size_t fixed,
-               std::size_t open, std::vector<std::string>& reasons);
+               std::size_t open, parallel_sizing sizing, std::vector<std::string>& reasons);
 
 /// Gives fl::parallel stages the cores nothing else needs (each at least one replica).
 /// The readers of a split do not count the caller, which only collects what they send; blocks
 /// that work only once their input ended (a keyed aggregation's merge) count for nothing and get
 /// as many replicas as the block before them.
 void size_parallel(std::vector<block>& blocks, const std::vector<stage_info>& stages, unsigned cpus,
-                   std::vector<std::string>& reasons) {
+                   parallel_sizing sizing, std::vector<std::string>& reasons) {
     std::size_t fixed = 0, callers = 0, open = 0;
     bool split = false;
     for (const auto& b : blocks) {
@@ -263,20 +263,21 @@ void size_parallel(std::vector<block>& blocks, const std::vector<stage_info>& st
         if (b.spread && b.replicas == 0) {
             ++open;
             split = split || stages[b.first].split;
-        } else {
+        } else if (b.spread || sizing == spare_cores) {
+            // Every core: only the replicas of farms and partitions of a fixed size count.
             fixed += b.spread ? b.replicas : 1;
             callers += b.caller ? 1 : 0;
         }
     }
     if (split) fixed -= callers;
-    size_open(blocks, stages, cpus, fixed, open, reasons);
+    size_open(blocks, stages, cpus, fixed, open, sizing, reasons);
     for (std::size_t k = 1; k < blocks.size(); ++k)
         if (late(stages, blocks[k]) && blocks[k].replicas == 0)
             blocks[k].replicas = blocks[k - 1].spread ? blocks[k - 1].replicas : 1;
 }
 
 void size_open(std::vector<block>& blocks, const std::vector<stage_info>& stages, unsigned cpus, std::size_t fixed,
-               std::size_t open, std::vector<std::string>& reasons) {
+               std::size_t open, parallel_sizing sizing, std::vector<std::string>& reasons) {
     if (open == 0) return;
     std::size_t spare = cpus > fixed ? cpus - fixed : 0;
     // Shares by cost; the cores left by rounding down go to the largest fractions, first first.
@@ -307,16 +308,23 @@ void size_open(std::vector<block>& blocks, const std::vector<stage_info>& stages
             std::snprintf(c, sizeof c, ", cost %g of %g", cost_of(stages, b.first, b.last), total);
             by_cost = c;
         }
-        if (stages[b.first].split)
-            reasons.push_back("split " + stages[b.first].name + ": " + std::to_string(b.replicas) +
-                              (b.replicas == 1 ? " reader (" : " readers, each reading its own parts of the input (") +
-                              std::to_string(spare) + " of " + std::to_string(cpus) +
-                              " cores left by the other workers; the caller only collects" + by_cost + ")");
+        std::string what = stages[b.first].split
+                               ? "split " + stages[b.first].name + ": " + std::to_string(b.replicas) +
+                                     (b.replicas == 1 ? " reader (" : " readers, each reading its own parts of the input (")
+                               : "parallel " + stages[b.first].name + ": " + std::to_string(b.replicas) +
+                                     (b.replicas == 1 ? " replica (" : " replicas (");
+        std::string why;
+        if (sizing == every_core)
+            why = fixed ? std::to_string(spare) + " of " + std::to_string(cpus) + " cores left by " +
+                              std::to_string(fixed) + " replicas of fixed farms"
+                        : "a replica per core; the other processes share the cores";
+        else if (stages[b.first].split)
+            why = std::to_string(spare) + " of " + std::to_string(cpus) +
+                  " cores left by the other workers; the caller only collects";
         else
-            reasons.push_back("parallel " + stages[b.first].name + ": " + std::to_string(b.replicas) +
-                              (b.replicas == 1 ? " replica (" : " replicas (") + std::to_string(spare) + " of " +
-                              std::to_string(cpus) + " cores left by the other " + std::to_string(fixed) +
-                              " processes" + by_cost + ")");
+            why = std::to_string(spare) + " of " + std::to_string(cpus) + " cores left by the other " +
+                  std::to_string(fixed) + " processes";
+        reasons.push_back(what + why + by_cost + ")");
     }
 }
 
@@ -354,7 +362,7 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
     if (fuse_on) fuse(blocks, stages, opts.fuse.value_or(false), cpus, reasons);
     std::vector<bool> open_before;
     for (const auto& b : blocks) open_before.push_back(b.spread && b.replicas == 0);
-    size_parallel(blocks, stages, cpus, reasons);
+    size_parallel(blocks, stages, cpus, opts.parallel, reasons);
     if (opts.adaptive) adapt_parallel(blocks, open_before, stages, cpus, reasons);
 
     std::vector<process_group> groups;

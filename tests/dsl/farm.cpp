@@ -57,8 +57,9 @@ TEST_CASE("an unordered farm delivers every item exactly once", "[dsl][farm]") {
 TEST_CASE("parallel farms with the replicas the planner picks", "[dsl][farm]") {
     auto p = fl::iota(0L, 10'000L) | fl::parallel(fl::map(square)) | fl::to_vector();
     CHECK(fl::run(p) == (rv::iota(0L, 10'000L) | rv::transform(square) | ranges::to<std::vector>()));
-    auto plan = fl::plan(p, fl::options{.cpus = 8});
-    CHECK(plan.groups_of(1).size() == 6);  // 8 cores, minus the source and the caller
+    CHECK(fl::plan(p, fl::options{.cpus = 8}).groups_of(1).size() == 8);  // a replica per core
+    auto spare = fl::plan(p, fl::options{.cpus = 8, .parallel = fl::spare_cores});
+    CHECK(spare.groups_of(1).size() == 6);  // 8 cores, minus the source and the caller
 }
 
 TEST_CASE("a farm's output feeds later stages and a stream", "[dsl][farm]") {

@@ -39,7 +39,8 @@ TEST_CASE("on 1 core the planner fuses what it can and gives parallel one replic
 
 TEST_CASE("on 2 cores the planner fuses the same way", "[run][planner]") {
     auto p = on(2);
-    CHECK(p.groups().size() == 4);
+    CHECK(p.groups().size() == 5);  // score has a replica per core
+    CHECK(p.groups()[0].stages == std::vector<std::size_t>{0, 1});
     CHECK_THAT(p.describe(), Contains("fused 5 processes to fit 2 cores"));
 }
 
@@ -59,8 +60,25 @@ TEST_CASE("nothing is fused into the caller, which runs the sink alone", "[run][
     CHECK(streamed.groups()[streamed.caller_group()].stages == std::vector<std::size_t>{3});  // "stream"
 }
 
-TEST_CASE("on 8 cores every stage has a process and parallel gets the spare cores", "[run][planner]") {
+TEST_CASE("by default parallel gets a replica per core, the other processes sharing the cores", "[run][planner]") {
     auto p = on(8);
+    CHECK(p.groups_of(2).size() == 8);
+    auto text = p.describe();
+    CHECK_THAT(text, Contains("why: parallel score: 8 replicas (a replica per core; the other processes share the cores)"));
+    CHECK_THAT(text, Contains("12 processes share 8 cores: waiting processes sleep almost at once"));
+    for (const auto& g : p.groups()) CHECK(g.cpu == -1);
+    CHECK(on(2).groups_of(2).size() == 2);
+    CHECK(on(1).groups_of(2).size() == 1);
+    // Replicas of farms of a fixed size count: parallel gets the cores they leave.
+    auto mixed = fl::plan(fl::iota(0L, 10L) | fl::farm(3, fl::map([](long i) { return i; })) | fl::map([](long i) { return i; }) |
+                              fl::parallel(fl::map([](long i) { return i; })) | fl::count(),
+                          fl::options{.cpus = 8});
+    CHECK(mixed.groups_of(3).size() == 5);
+    CHECK_THAT(mixed.describe(), Contains("why: parallel map#3: 5 replicas (5 of 8 cores left by 3 replicas of fixed farms)"));
+}
+
+TEST_CASE("on 8 cores with spare_cores every stage has a process and parallel gets the spare cores", "[run][planner]") {
+    auto p = on(8, fl::options{.parallel = fl::spare_cores});
     REQUIRE(p.groups().size() == 8);
     CHECK(p.groups_of(2).size() == 4);
     for (std::size_t g : p.groups_of(2)) CHECK(p.groups()[g].replica >= 0);
@@ -73,8 +91,8 @@ TEST_CASE("on 8 cores every stage has a process and parallel gets the spare core
     CHECK(p.rings().size() == 1 + 4 + 4 + 1);
 }
 
-TEST_CASE("on 64 cores parallel takes 60 replicas", "[run][planner]") {
-    auto p = on(64);
+TEST_CASE("on 64 cores with spare_cores parallel takes 60 replicas", "[run][planner]") {
+    auto p = on(64, fl::options{.parallel = fl::spare_cores});
     CHECK(p.groups_of(2).size() == 60);
     CHECK_THAT(p.describe(), Contains("p2-p61@cpu2-61"));
 }
@@ -85,7 +103,7 @@ TEST_CASE("options force fusion on or off and turn pinning off", "[run][planner]
     auto always = on(64, fl::options{.fuse = true});
     CHECK(always.groups()[0].stages == std::vector<std::size_t>{0, 1});
     CHECK_THAT(always.describe(), Contains("why: fused as asked (options.fuse): iota + parse\n"));
-    auto loose = on(8, fl::options{.pin = false});
+    auto loose = on(8, fl::options{.pin = false, .parallel = fl::spare_cores});
     for (const auto& g : loose.groups()) CHECK(g.cpu == -1);
 }
 
@@ -108,7 +126,7 @@ TEST_CASE("a fused stage's exception names that stage", "[run][planner]") {
 }
 
 TEST_CASE("adaptive starts a replica per core for parallel and feeds the planned share", "[run][planner]") {
-    auto p = on(8, fl::options{.adaptive = true});
+    auto p = on(8, fl::options{.parallel = fl::spare_cores, .adaptive = true});
     CHECK(p.stages()[2].active == 4);
     CHECK(p.groups_of(2).size() == 8);
     CHECK_THAT(p.describe(), Contains("why: adaptive score: 8 replicas start, 4 fed until a warm-up has measured "
@@ -118,8 +136,9 @@ TEST_CASE("adaptive starts a replica per core for parallel and feeds the planned
     CHECK(p.rings()[into].bytes() * 16 <= fl::options{}.ring_bytes);
     CHECK(p.rings()[out].bytes() * 2 > fl::options{}.ring_bytes);
     // A stage that already has a replica per core is left alone.
-    CHECK(on(1, fl::options{.adaptive = true}).stages()[2].active == 0);
-    auto big = on(64, fl::options{.adaptive = true});
+    CHECK(on(1, fl::options{.parallel = fl::spare_cores, .adaptive = true}).stages()[2].active == 0);
+    CHECK(on(8, fl::options{.adaptive = true}).stages()[2].active == 0);  // every core: nothing to adapt
+    auto big = on(64, fl::options{.parallel = fl::spare_cores, .adaptive = true});
     CHECK(big.stages()[2].active == 60);
     CHECK(big.groups_of(2).size() == 64);
 }
@@ -131,7 +150,7 @@ TEST_CASE("an adaptive run re-sizes its parallel stage after the warm-up and kee
         return i * 3;
     };
     auto out = fl::run(fl::iota(0L, 3000L) | fl::parallel(fl::map(slow)) | fl::to_vector(),
-                       fl::options{.cpus = 2, .report = &report, .adaptive = true});
+                       fl::options{.cpus = 2, .report = &report, .parallel = fl::spare_cores, .adaptive = true});
     REQUIRE(out.size() == 3000);
     for (long i = 0; i < 3000; ++i) CHECK(out[static_cast<std::size_t>(i)] == i * 3);
     REQUIRE(report.adapted.size() == 1);
@@ -142,11 +161,15 @@ TEST_CASE("an adaptive run re-sizes its parallel stage after the warm-up and kee
 TEST_CASE("cost weights steer fusion and the sharing of spare cores", "[run][planner]") {
     auto two_parallel = fl::iota(0L, 10L) | fl::cost(3, fl::parallel(fl::map([](long i) { return i; }), fl::unordered)) |
                         fl::parallel(fl::map([](long i) { return i + 1; }), fl::unordered) | fl::count();
-    auto p = fl::plan(two_parallel, fl::options{.cpus = 10});
+    auto p = fl::plan(two_parallel, fl::options{.cpus = 10, .parallel = fl::spare_cores});
     // 8 spare cores shared 3 : 1.
     CHECK(p.groups_of(1).size() == 6);
     CHECK(p.groups_of(2).size() == 2);
     CHECK_THAT(p.describe(), Contains("replicas (8 of 10 cores left by the other 2 processes, cost 3 of 4)"));
+    // Every core: all 10 shared 3 : 1.
+    auto every = fl::plan(two_parallel, fl::options{.cpus = 10});
+    CHECK(every.groups_of(1).size() + every.groups_of(2).size() == 10);
+    CHECK(every.groups_of(1).size() == 8);
 
     // On 3 cores four plain stages must fuse into three processes: the cheapest pair goes first.
     auto id = [](long i) { return i; };

@@ -1,7 +1,7 @@
 // The every-core benchmark: one run, one table in two parts.
 //  - farm: a CPU-bound map (about 100 us an item) run by fl::farm(cpu_count()) and fl::farm(1)
 //    against a plain loop in one process (the speedup baseline), the same work in oneTBB's
-//    parallel_pipeline, and fl::parallel as planned and with options::adaptive.
+//    parallel_pipeline, and fl::parallel by default, with fl::spare_cores, and with options::adaptive.
 //  - pool: fl::pool::map against Python's multiprocessing.Pool.map (tools/bench/mp_pool.py) on
 //    the same work and chunk sizes, tiny tasks and 100 us ones, and the cost of one small map
 //    call next to the cost of a fork (which persistent workers avoid).
@@ -102,18 +102,21 @@ bool farm_rows(long n, unsigned cores) {
                                                                    plain)});
     rows.push_back({"forkline farm(1, map(work))", seconds(farm_of(1), one)});
     rows.push_back({"forkline farm(" + std::to_string(cores) + ", map(work))", seconds(farm_of(cores), all)});
-    // fl::parallel as planned (the source and the caller count as busy: one replica on 2 cores)
-    // and with options::adaptive, which measures them idle and adds replicas after a warm-up.
-    auto parallel_with = [&](bool adaptive) {
-        return [&, adaptive] {
+    // fl::parallel by default (a replica per core, the source and the caller sharing the cores),
+    // with fl::spare_cores (they count as busy: one replica on 2 cores), and spare_cores with
+    // options::adaptive, which measures them idle and adds replicas after a warm-up.
+    auto parallel_with = [&](fl::parallel_sizing sizing, bool adaptive) {
+        return [&, sizing, adaptive] {
             return fl::run(fl::iota(0L, n) | fl::parallel(fl::map(work)) | fl::reduce(0L, std::plus<>{}),
-                           fl::options{.adaptive = adaptive});
+                           fl::options{.parallel = sizing, .adaptive = adaptive});
         };
     };
-    long planned = 0, adapted = 0;
-    rows.push_back({"forkline parallel(map(work)), as planned", seconds(parallel_with(false), planned)});
-    rows.push_back({"forkline parallel(map(work)), options.adaptive", seconds(parallel_with(true), adapted)});
-    if (one != all || one != plain || planned != plain || adapted != plain) {
+    long every = 0, planned = 0, adapted = 0;
+    rows.push_back({"forkline parallel(map(work)), the default", seconds(parallel_with(fl::every_core, false), every)});
+    rows.push_back({"forkline parallel(map(work)), spare_cores", seconds(parallel_with(fl::spare_cores, false), planned)});
+    rows.push_back(
+        {"forkline parallel(map(work)), spare_cores + adaptive", seconds(parallel_with(fl::spare_cores, true), adapted)});
+    if (one != all || one != plain || every != plain || planned != plain || adapted != plain) {
         std::fprintf(stderr, "bench_every_core: farms disagree\n");
         return false;
     }

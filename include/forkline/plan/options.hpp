@@ -31,6 +31,11 @@ struct run_report {
     std::uint64_t rejected = 0;
 };
 
+/// How fl::parallel stages (and split sources) get their replicas; see options::parallel.
+enum class parallel_sizing { every_core, spare_cores };
+inline constexpr parallel_sizing every_core = parallel_sizing::every_core;
+inline constexpr parallel_sizing spare_cores = parallel_sizing::spare_cores;
+
 /// Settings for fl::run, fl::stream and fl::plan; every field has a sensible default.
 struct options {
     /// Bytes of shared memory for each ring between two processes (rounded down to a power of
@@ -45,6 +50,12 @@ struct options {
     bool pin = true;
     /// When set, filled in as the run ends (also when it ends with an error).
     run_report* report = nullptr;
+    /// fl::every_core (the default): each parallel stage gets a replica per core (shared by
+    /// fl::cost when there are several), and the other processes share the cores with them; one
+    /// that waits sleeps, so a light source and sink cost the replicas little. fl::spare_cores:
+    /// parallel stages get only the cores the other processes leave (each counted busy), so that
+    /// every process can have a core of its own and be pinned to it.
+    parallel_sizing parallel = every_core;
     /// Re-size fl::parallel stages while the run goes: every replica they could use starts, the
     /// planner's share is fed at first, and after a warm-up of about 0.1 s each parallel stage
     /// that keeps its replicas busy gets the cores that the other processes leave idle (measured
