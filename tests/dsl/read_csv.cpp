@@ -1,6 +1,7 @@
 // fl::read_csv and fl::write_csv: RFC 4180 records, split at any offset without losing or
 // inventing a row (also inside quoted fields with line ends), typed rows, rejects that say where.
 #include "../support.hpp"
+#include "csv_parts.hpp"
 
 #include <forkline/forkline.hpp>
 
@@ -32,30 +33,19 @@ std::ostream& operator<<(std::ostream& os, const record& r) {
     return os << "]";
 }
 
+record copied(const d::csv_record& r) { return {{r.fields.begin(), r.fields.end()}, r.line, r.error != nullptr}; }
+
 /// Every record of the file, read by one cursor.
 std::vector<record> whole(d::text_files& files, d::csv_format fmt = {}) {
     std::vector<record> out;
-    d::csv_cursor c(files, 0, 0, files.size(0), d::csv_state::outside, 1, fmt);
-    d::csv_record r;
-    while (c.next(r)) out.push_back({{r.fields.begin(), r.fields.end()}, r.line, r.error != nullptr});
+    forkline::test::csv_whole(files, fmt, [&](const d::csv_record& r) { out.push_back(copied(r)); });
     return out;
 }
 
 /// The same file cut into parts of `chunk` bytes: first pass, chained states, then the parts.
 std::vector<record> in_parts(d::text_files& files, std::uint64_t chunk, d::csv_format fmt = {}) {
     std::vector<record> out;
-    auto state = d::csv_state::outside;
-    std::uint64_t line = 1, size = files.size(0);
-    for (std::uint64_t at = 0; at < size; at += chunk) {
-        std::uint64_t end = std::min(size, at + chunk);
-        d::csv_cursor c(files, 0, at, end, state, line, fmt);
-        d::csv_record r;
-        while (c.next(r)) out.push_back({{r.fields.begin(), r.fields.end()}, r.line, r.error != nullptr});
-        d::file_window w(files, 0, at > 0 ? at - 1 : 0);
-        auto scan = d::csv_scan(w, files, 0, at, end, fmt);
-        state = scan.end_from[static_cast<int>(state)];
-        line += scan.newlines;
-    }
+    forkline::test::csv_in_parts(files, chunk, fmt, [&](const d::csv_record& r) { out.push_back(copied(r)); });
     return out;
 }
 
