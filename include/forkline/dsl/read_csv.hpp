@@ -201,30 +201,36 @@ struct read_csv_source : detail::pipe_base {
         }
     }
 
-    /// The readers of a split: first each part's quotes and line ends (every reader some parts),
-    /// then, once all are known, the rows of the parts each claims.
+    /// The readers of a split: each claims a part, follows its quotes and counts its line ends
+    /// (published for the others), waits until the parts before it are known, which takes one
+    /// part's first pass at most (they were claimed first), and reads its rows while its bytes
+    /// are still in the cache.
     template <class Line, class Sink>
     void read_split(detail::source_context ctx, Sink& sink) {
         detail::text_files files(paths_, "forkline::read_csv");
         mappable(files);
         std::vector<part> parts = cut(files, ctx.readers);
         auto& table = *ctx.table;
-        for (std::uint64_t p; (p = ctx.next->fetch_add(1, std::memory_order_relaxed)) < parts.size();) {
-            const part& x = parts[p];
-            detail::file_window w(files, x.file, x.begin > 0 ? x.begin - 1 : 0);
-            auto scan = detail::csv_scan(w, files, x.file, x.begin, x.end, format());
-            for (int s = 0; s < 3; ++s) table.parts[p].end_from[s] = static_cast<std::uint8_t>(scan.end_from[s]);
-            table.parts[p].newlines = scan.newlines;
-            table.scanned.fetch_add(1, std::memory_order_release);
-        }
-        while (table.scanned.load(std::memory_order_acquire) < parts.size()) {
-            if (ctx.abort && ctx.abort->load(std::memory_order_relaxed)) throw ipc::aborted{};
-            std::this_thread::sleep_for(std::chrono::microseconds(50));
-        }
         detail::csv_rows<T> rows;
         std::size_t file = files.count();
-        for (std::uint64_t p; (p = table.next.fetch_add(1, std::memory_order_relaxed)) < parts.size();) {
+        std::uint64_t known = 0;  // the parts before this one are all scanned
+        for (std::uint64_t p; (p = ctx.next->fetch_add(1, std::memory_order_relaxed)) < parts.size();) {
             const part& x = parts[p];
+            {
+                detail::file_window w(files, x.file, x.begin > 0 ? x.begin - 1 : 0);
+                auto scan = detail::csv_scan(w, files, x.file, x.begin, x.end, format());
+                for (int s = 0; s < 3; ++s) table.parts[p].end_from[s] = static_cast<std::uint8_t>(scan.end_from[s]);
+                table.parts[p].newlines = scan.newlines;
+                table.parts[p].scanned.store(1, std::memory_order_release);
+            }
+            for (std::uint64_t wait = 0; known < p;) {
+                if (table.parts[known].scanned.load(std::memory_order_acquire)) {
+                    ++known;
+                    continue;
+                }
+                if (ctx.abort && ctx.abort->load(std::memory_order_relaxed)) throw ipc::aborted{};
+                if (++wait > 64) std::this_thread::sleep_for(std::chrono::microseconds(20));
+            }
             // The state and the line at the part's start: the first pass of the parts before it.
             auto state = detail::csv_state::outside;
             std::uint64_t line = 1;
@@ -264,7 +270,9 @@ private:
 
     /// Parts never span two files: each file has its own header and its own line numbers.
     std::vector<part> cut(const detail::text_files& files, std::size_t readers) const {
+        // Parts of at most 4 MiB by default: a part's second pass then finds its bytes in the cache.
         std::uint64_t chunk = detail::split_bytes(files.total(), readers, options_.split_bytes);
+        if (!options_.split_bytes) chunk = std::min<std::uint64_t>(chunk, 4u << 20);
         constexpr std::size_t most = detail::split_table::max_parts;
         if (files.count() >= most)
             throw std::runtime_error("forkline::read_csv: a split reads at most " + std::to_string(most - 1) + " files");

@@ -23,9 +23,8 @@ namespace forkline::detail {
 /// for sources that read their parts twice (read_csv: where quotes and lines stand).
 struct split_table {
     static constexpr std::size_t max_parts = 1024;
-    std::atomic<std::uint64_t> scanned{0};  ///< parts whose first pass is done
-    std::atomic<std::uint64_t> next{0};     ///< the next part to read for good
     struct part {
+        std::atomic<std::uint8_t> scanned{0};  ///< the fields below are written
         std::uint8_t end_from[3];
         std::uint64_t newlines;
     } parts[max_parts];
