@@ -119,6 +119,10 @@ std::uint64_t line_number(text_files& files, std::size_t f, std::uint64_t offset
     return n;
 }
 
+void throw_at(const std::string& file, std::uint64_t line, const char* what) {
+    throw std::runtime_error(file + ":" + std::to_string(line) + ": " + what);
+}
+
 line_cursor::line_cursor(text_files& files, std::uint64_t begin, std::uint64_t end) : files_(&files), end_(end) {
     std::size_t f = 0;
     while (f < files.count() && files.start(f) + files.size(f) <= begin) ++f;

@@ -153,6 +153,19 @@ TEST_CASE("a row that does not convert fails the run, or is collected with where
         CHECK(rejects[1].message() == f.path + ":5: expected 5 fields, found 6");
         CHECK(rejects[2].message() == f.path + ":6: column 'unit_price': 'abc' is not a number");
     }
+    // A stage of the readers that throws on a row: the error says which row.
+    std::vector<fl::reject> skipped;
+    try {
+        fl::run(fl::read_csv<sale>(f.path, {.rejects = &skipped, .split_bytes = 16}) |
+                fl::parallel(fl::map([](const sale& s) {
+                    if (s.product == "fine") throw std::runtime_error("not so fine");
+                    return s.quantity;
+                })) |
+                fl::count());
+        FAIL("no exception");
+    } catch (const fl::stage_error& e) {
+        CHECK(e.message() == f.path + ":7: not so fine");
+    }
     temp_file g("region,quantity\nNorth,1\n");
     try {
         fl::run(fl::read_csv<named_sale>(g.path) | fl::count());

@@ -213,7 +213,8 @@ TEST_CASE("split readers feed a partition_by", "[dsl][read_lines][split]") {
     CHECK(fl::run(p, fl::options{.cpus = 4}) == expect);
 }
 
-TEST_CASE("a failure in a split reader names its stages and leaves nothing behind", "[dsl][read_lines][split]") {
+TEST_CASE("a failure in a split reader names its stages and the line, and leaves nothing behind",
+          "[dsl][read_lines][split]") {
     std::string text;
     for (int i = 0; i < 5000; ++i) text += std::to_string(i) + "\n";
     temp_file f(text);
@@ -226,7 +227,7 @@ TEST_CASE("a failure in a split reader names its stages and leaves nothing behin
         FAIL("no exception");
     } catch (const fl::stage_error& e) {
         CHECK(e.stage().rfind("read_lines | map[", 0) == 0);
-        CHECK(e.message() == "bad line");
+        CHECK(e.message() == f.path + ":4322: bad line");  // "4321" is the 4322nd line
     }
     CHECK(forkline::test::no_children_left());
 }

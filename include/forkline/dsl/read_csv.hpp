@@ -319,7 +319,11 @@ private:
                 continue;
             }
             if (rows.fill(r, row, why)) {
-                push(std::move(row));
+                try {
+                    push(std::move(row));
+                } catch (const std::exception& e) {
+                    detail::throw_at(files.path(f), r.line, e.what());
+                }
             } else if (options_.rejects) {
                 ctx.rejects.add(detail::encode_reject(why));
             } else {

@@ -54,12 +54,21 @@ struct read_lines_source : detail::pipe_base {
             sink.begin(p);
             std::uint64_t begin = p * chunk, end = std::min(files.total(), begin + chunk);
             if (!files.mappable()) end = files.total() + 1;
-            each_line(files, begin, end, [&](std::string_view line) {
+            auto hand_on = [&](std::string_view line) {
                 if constexpr (std::is_same_v<Line, std::string_view>)
                     sink.line(std::string_view(line));
                 else
                     sink.line(Line(line));
-            });
+            };
+            if (!files.mappable()) {
+                each_line(files, begin, end, hand_on);
+            } else {
+                detail::line_cursor in(files, begin, end);
+                std::string_view line;
+                detail::naming_line(files, [&] { return in.position(); }, [&] {
+                    while (in.next(line)) hand_on(line);
+                });
+            }
             sink.end();
         }
         sink.done();  // while the files are mapped: what the stages hold may point into them

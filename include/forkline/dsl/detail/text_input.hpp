@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <utility>
 #include <string>
@@ -49,6 +50,12 @@ private:
     const char* who_;
 };
 
+/// Where a record starts: its file and its byte offset there.
+struct text_position {
+    std::size_t file = 0;
+    std::uint64_t offset = 0;
+};
+
 /// The bytes of a file from an offset to its end, mapped read-only while this lives. Unmapping
 /// gives every page back, also those the kernel mapped ahead of what was read; `release` lets
 /// the pages already read go before that (they are read again if touched).
@@ -77,14 +84,24 @@ private:
     std::uint64_t start_ = 0, length_ = 0;
 };
 
-/// Where a record starts: its file and its byte offset there.
-struct text_position {
-    std::size_t file = 0;
-    std::uint64_t offset = 0;
-};
 
 /// The 1-based line of `offset` in file f (counts the line ends before it: for error reports).
 std::uint64_t line_number(text_files& files, std::size_t f, std::uint64_t offset);
+
+/// "logs/a.txt:4986: " + what: an exception from the stages a reader runs, told where it was.
+[[noreturn]] void throw_at(const std::string& file, std::uint64_t line, const char* what);
+
+/// Runs body (which hands records to the stages of a split reader); an exception from those
+/// stages comes out naming the file and line of the record being handled, from where().
+template <class Where, class Body>
+void naming_line(text_files& files, Where&& where, Body&& body) {
+    try {
+        body();
+    } catch (const std::exception& e) {
+        text_position p = where();
+        throw_at(files.path(p.file), line_number(files, p.file, p.offset), e.what());
+    }
+}
 
 /// The lines that start in [begin, end) of the concatenation, each without its "\n" (or "\r\n");
 /// a last line without "\n" counts. Views into the mapped file, valid until the cursor moves to
