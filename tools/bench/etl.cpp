@@ -178,15 +178,23 @@ totals with_forkline(const std::string& path, fl::options o) {
     return t;
 }
 
-/// Python's run: its own clock (the pool started), and its totals read back.
+/// Python's run: its own clock (the pool started), and its totals read back from its output
+/// (a pipe: the benchmark's one temporary file is the input).
 totals with_python(const std::string& path, unsigned processes, double& seconds) {
-    temp_file out;
-    int fd = ::open(out.path().c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-    pid_t pid = spawn({"/usr/bin/python3", std::string(FORKLINE_BENCH_DIR) + "/etl.py", path, std::to_string(processes)}, fd);
-    ::close(fd);
-    wait_ok(pid, "python3 etl.py");
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category(), "pipe");
+    pid_t pid;
+    try {
+        pid = spawn({"/usr/bin/python3", std::string(FORKLINE_BENCH_DIR) + "/etl.py", path, std::to_string(processes)},
+                    fds[1]);
+    } catch (...) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        throw;
+    }
+    ::close(fds[1]);
     totals t;
-    std::FILE* in = std::fopen(out.path().c_str(), "r");
+    std::FILE* in = ::fdopen(fds[0], "r");
     char* line = nullptr;
     std::size_t cap = 0;
     for (ssize_t n; (n = ::getline(&line, &cap, in)) > 0;) {
@@ -208,6 +216,7 @@ totals with_python(const std::string& path, unsigned processes, double& seconds)
     }
     std::free(line);
     std::fclose(in);
+    wait_ok(pid, "python3 etl.py");
     return t;
 }
 

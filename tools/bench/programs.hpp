@@ -38,10 +38,12 @@ extern "C" inline void clean_up_and_die(int sig) {
 }
 
 /// A file made by mkstemp in $TMPDIR (or /tmp), removed when this goes out of scope, also by an
-/// exception, and by a SIGINT, SIGTERM or SIGHUP that ends the program before then.
+/// exception, and by a SIGINT, SIGTERM or SIGHUP that ends the program before then. One at a
+/// time: the signal handler knows one path.
 class temp_file {
 public:
     temp_file() {
+        if (have_temp) throw std::logic_error("forkline::bench::temp_file: one at a time");
         const char* dir = std::getenv("TMPDIR");
         std::string pattern = std::string(dir && *dir ? dir : "/tmp") + "/forkline-bench-XXXXXX";
         if (pattern.size() >= sizeof temp_path) throw std::runtime_error("TMPDIR is too long: " + pattern);
