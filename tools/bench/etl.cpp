@@ -366,11 +366,4 @@ int run(const forkline::bench::settings& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    try {
-        return run(forkline::bench::parse(argc, argv));
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_etl: %s\n", e.what());
-        return 1;
-    }
-}
+int main(int argc, char** argv) { return forkline::bench::main_of(argc, argv, "bench_etl", run); }

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -128,6 +129,17 @@ inline settings parse(int argc, char** argv) {
         }
     }
     return s;
+}
+
+/// A benchmark's main: run(settings from the command line), its errors printed as "name: why".
+template <class Run>
+int main_of(int argc, char** argv, const char* name, Run run) {
+    try {
+        return run(parse(argc, argv));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", name, e.what());
+        return 1;
+    }
 }
 
 }  // namespace forkline::bench

@@ -53,7 +53,6 @@ struct read_lines_source : detail::pipe_base {
         for (std::uint64_t p; (p = claims.next->fetch_add(1, std::memory_order_relaxed)) < parts;) {
             sink.begin(p);
             std::uint64_t begin = p * chunk, end = std::min(files.total(), begin + chunk);
-            if (!files.mappable()) end = files.total() + 1;
             auto hand_on = [&](std::string_view line) {
                 if constexpr (std::is_same_v<Line, std::string_view>)
                     sink.line(std::string_view(line));

@@ -14,6 +14,15 @@ concept folds_in_place = std::invocable<Op&, Acc&, In&&> && std::is_void_v<std::
 template <class Op, class Acc, class In>
 concept folds_by_value = std::invocable<Op&, Acc&&, In&&> &&
                          std::convertible_to<std::invoke_result_t<Op&, Acc&&, In&&>, Acc>;
+
+/// Folds `x` into `acc` with op, in place or by value, whichever op does.
+template <class Op, class Acc, class In>
+[[gnu::always_inline]] inline void fold_into(Op& op, Acc& acc, In&& x) {
+    if constexpr (folds_in_place<Op, Acc, In>)
+        std::invoke(op, acc, std::forward<In>(x));
+    else
+        acc = std::invoke(op, std::move(acc), std::forward<In>(x));
+}
 }  // namespace detail
 
 template <class Acc, class Op>
@@ -35,12 +44,7 @@ struct reduce_sink : detail::pipe_base {
     struct runner {
         Acc acc;
         Op& op;
-        [[gnu::always_inline]] void push(In&& x) {
-            if constexpr (detail::folds_in_place<Op, Acc, In>)
-                std::invoke(op, acc, std::move(x));
-            else
-                acc = std::invoke(op, std::move(acc), std::move(x));
-        }
+        [[gnu::always_inline]] void push(In&& x) { detail::fold_into(op, acc, std::move(x)); }
         Acc finish() { return std::move(acc); }
     };
     template <class In>

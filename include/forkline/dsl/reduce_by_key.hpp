@@ -72,15 +72,6 @@ struct key_store<std::basic_string<C, Tr, A>, Acc> {
 template <class Key, class In>
 using key_of = std::remove_cvref_t<std::invoke_result_t<const Key&, const In&>>;
 
-/// Folds `x` into `acc` with op, in place or by value (as fl::reduce does).
-template <class Op, class Acc, class In>
-void fold_into(Op& op, Acc& acc, In&& x) {
-    if constexpr (folds_in_place<Op, Acc, In>)
-        std::invoke(op, acc, std::forward<In>(x));
-    else
-        acc = std::invoke(op, std::move(acc), std::forward<In>(x));
-}
-
 /// The combiner: folds the items of its process into a map of its own and sends the map's
 /// entries on when its input ends.
 template <class Key, class Acc, class Op>
