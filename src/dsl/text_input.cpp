@@ -99,6 +99,26 @@ void file_window::release(std::uint64_t from, std::uint64_t to) noexcept {
     if (b > a) ::madvise(const_cast<char*>(map_) + a, b - a, MADV_DONTNEED);
 }
 
+void file_span::load(text_files& files, std::size_t f, std::uint64_t from, std::size_t n) {
+    std::uint64_t size = files.size(f);
+    from = std::min(from, size);
+    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, size - from));
+    if (n > capacity_) {
+        buffer_.reset(new char[n]);
+        capacity_ = n;
+    }
+    start_ = limit_ = from;
+    int fd = files.descriptor(f);
+    for (std::size_t got = 0; got < n;) {
+        ssize_t r = ::pread(fd, buffer_.get() + got, n - got, static_cast<off_t>(from + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) fail("forkline", "cannot read", files.path(f));
+        if (r == 0) throw std::runtime_error("forkline: '" + files.path(f) + "' became shorter while it was read");
+        got += static_cast<std::size_t>(r);
+    }
+    limit_ = from + n;
+}
+
 int text_files::descriptor(std::size_t i) {
     file& f = files_[i];
     if (f.fd >= 0) return f.fd;

@@ -97,6 +97,48 @@ TEST_CASE("a csv split at any offset reads the same records, with the same line 
     }
 }
 
+TEST_CASE("a csv split reads the same where quotes settle near a part's start and where they do not",
+          "[dsl][read_csv][split]") {
+    // Quoted rows (a part starting among them learns its state from its first quotes), a quoted
+    // field longer than the probe (parts inside it do not), a long stretch without quotes (nor
+    // there), then quoted rows again, one of them with a doubled quote right where parts start.
+    std::string text = "id,text\n";
+    for (int i = 0; i < 3000; ++i) text += std::to_string(i) + ",\"a, \"\"b\"\"\nc\"\r\n";
+    text += "big,\"" + std::string(3 * d::csv_probe_bytes, 'x') + "\n,\n" + std::string(1000, 'y') + "\"\n";
+    for (int i = 0; i < 20000; ++i) text += std::to_string(i) + ",plain\n";
+    for (int i = 0; i < 3000; ++i) text += "\"q\"\"" + std::to_string(i) + "\",\"\"\n";
+    temp_file f(text);
+    d::text_files files({f.path}, "test");
+    const auto expect = whole(files);
+    REQUIRE(expect.size() == 1 + 3000 + 1 + 20000 + 3000);
+    for (std::uint64_t chunk : {4093u, 65536u, 65537u, 100003u, 262144u, 1000000u}) {
+        INFO("parts of " << chunk);
+        REQUIRE(in_parts(files, chunk) == expect);
+    }
+}
+
+TEST_CASE("a csv record longer than a read block, or across one, is read whole", "[dsl][read_csv]") {
+    // The cursor reads blocks of at most 1 MiB, and a record that runs past one again from its
+    // start: a field of 3 MiB with doubled quotes and line ends in it, then a record of about a
+    // block, then one that must come from the next block.
+    std::string big;
+    for (int i = 0; big.size() < (3u << 20); ++i) big += i % 7 ? "abc\n" : "\"\"";
+    std::string text = "\"" + big + "\",tail\r\n";
+    std::string filler(1u << 20, 'z');
+    text += filler.substr(0, (1u << 20) - 3 - (text.size() % (1u << 20))) + ",1\n";
+    text += "after,\"\"\"\"\n";
+    temp_file f(text);
+    d::text_files files({f.path}, "test");
+    auto got = whole(files);
+    REQUIRE(got.size() == 3);
+    std::string unquoted;
+    for (std::size_t i = 0; i < big.size(); ++i) unquoted += big[i], i += big[i] == '"';
+    CHECK(got[0].fields == std::vector<std::string>{unquoted, "tail"});
+    CHECK(got[1].line == 1 + static_cast<std::uint64_t>(std::count(big.begin(), big.end(), '\n')) + 1);
+    CHECK(got[2].fields == std::vector<std::string>{"after", "\""});
+    CHECK(in_parts(files, 1u << 20) == got);
+}
+
 TEST_CASE("read_csv makes aggregates by position and Hana structs by header name", "[dsl][read_csv]") {
     temp_file f("date,region,product,quantity,unit_price\r\n"
                 "2024-01-02,\"Ile-de-France, Paris\",\"gadget \"\"34\"\"\",3,2.5\r\n"

@@ -9,11 +9,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -103,6 +106,48 @@ inline void wait_ok(pid_t pid, const std::string& what, bool quiet = false) {
     }
     running_group = 0;
     if (!quiet && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) throw std::runtime_error(what + " failed");
+}
+
+/// What this machine does with `n` copies of fn at once, each in a process of its own that times
+/// itself: the sum of their speeds in runs a second, the best of `repeats` tries. Times one run
+/// alone, it bounds what any program that shares the work over n processes can reach here: on
+/// equal idle cores it is n, but the cores of a shared virtual machine need not be equal, and one
+/// may slow down when the other is busy (caches and memory shared with other guests).
+inline double runs_per_second_at_once(unsigned n, int repeats, const std::function<void()>& fn) {
+    double best = 0;
+    for (int r = 0; r < repeats; ++r) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category(), "pipe");
+        std::vector<pid_t> kids;
+        for (unsigned k = 0; k < n; ++k) {
+            pid_t pid = ::fork();
+            if (pid == 0) {
+                double seconds = -1;
+                try {
+                    auto t0 = std::chrono::steady_clock::now();
+                    fn();
+                    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                } catch (...) {
+                }
+                ssize_t w = ::write(fds[1], &seconds, sizeof seconds);
+                ::_exit(w == sizeof seconds && seconds > 0 ? 0 : 1);
+            }
+            if (pid < 0) break;
+            kids.push_back(pid);
+        }
+        ::close(fds[1]);
+        double sum = 0, seconds = 0;
+        unsigned got = 0;
+        while (::read(fds[0], &seconds, sizeof seconds) == sizeof seconds)
+            if (seconds > 0) sum += 1 / seconds, ++got;
+        ::close(fds[0]);
+        for (pid_t pid : kids)
+            while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+            }
+        if (got != n) throw std::runtime_error("one of the runs at once failed");
+        best = std::max(best, sum);
+    }
+    return best;
 }
 
 /// The size of the generated input and the runs a row gets: `--quick` (64 MiB, one run) and

@@ -196,53 +196,63 @@ struct read_csv_source : detail::pipe_base {
         detail::csv_rows<T> rows;
         for (std::size_t f = 0; f < files.count(); ++f) {
             start_file(files, f, rows);
-            read_part(files, f, 0, files.size(f), detail::csv_state::outside, 1, rows, ctx,
-                      [&](T&& row) { out.push(std::move(row)); });
+            read_part(files, f, 0, files.size(f), 1, rows, [&](T&& row) { out.push(std::move(row)); },
+                      [&](reject& why, const detail::csv_record&) {
+                          if (!options_.rejects) throw csv_error(why);
+                          ctx.rejects.add(detail::encode_reject(why));
+                      });
         }
     }
 
-    /// The readers of a split: each claims a part, follows its quotes and counts its line ends
-    /// (published for the others), waits until the parts before it are known, which takes one
-    /// part's first pass at most (they were claimed first), and reads its rows while its bytes
-    /// are still in the cache.
+    /// The readers of a split: each claims a part, learns where its records start and stop
+    /// (csv_split: from the quotes near its start, in real files) and reads them. Lines are
+    /// counted from the part's start; a reject waits for the parts before it to be read to learn
+    /// its line, which it has by the end of the next part or so.
     template <class Line, class Sink>
     void read_split(detail::source_context ctx, Sink& sink) {
         detail::text_files files(paths_, "forkline::read_csv");
         mappable(files);
-        std::vector<part> parts = cut(files, ctx.readers);
-        auto& table = *ctx.table;
+        detail::csv_split split(files, format(), ctx.readers, options_.split_bytes, ctx.table->parts,
+                                detail::split_table::max_parts, ctx.abort);
         detail::csv_rows<T> rows;
         std::size_t file = files.count();
-        std::uint64_t known = 0;  // the parts before this one are all scanned
-        for (std::uint64_t p; (p = ctx.next->fetch_add(1, std::memory_order_relaxed)) < parts.size();) {
-            const part& x = parts[p];
-            {
-                detail::file_window w(files, x.file, x.begin > 0 ? x.begin - 1 : 0);
-                auto scan = detail::csv_scan(w, files, x.file, x.begin, x.end, format());
-                for (int s = 0; s < 3; ++s) table.parts[p].end_from[s] = static_cast<std::uint8_t>(scan.end_from[s]);
-                table.parts[p].newlines = scan.newlines;
-                table.parts[p].scanned.store(1, std::memory_order_release);
-            }
-            for (std::uint64_t wait = 0; known < p;) {
-                if (table.parts[known].scanned.load(std::memory_order_acquire)) {
-                    ++known;
-                    continue;
+        struct waiting {
+            std::size_t part;
+            reject why;
+        };
+        std::vector<waiting> pending;
+        auto deliver = [&](bool wait) {
+            std::erase_if(pending, [&](waiting& w) {
+                auto first = split.first_line(w.part);
+                for (std::uint64_t spins = 0; !first && wait; first = split.first_line(w.part)) {
+                    if (ctx.abort && ctx.abort->load(std::memory_order_relaxed)) throw ipc::aborted{};
+                    if (++spins > 64) std::this_thread::sleep_for(std::chrono::microseconds(50));
                 }
-                if (ctx.abort && ctx.abort->load(std::memory_order_relaxed)) throw ipc::aborted{};
-                if (++wait > 64) std::this_thread::sleep_for(std::chrono::microseconds(20));
-            }
-            // The state and the line at the part's start: the first pass of the parts before it.
-            auto state = detail::csv_state::outside;
-            std::uint64_t line = 1;
-            for (std::uint64_t k = first_of_file(parts, p); k < p; ++k) {
-                state = static_cast<detail::csv_state>(table.parts[k].end_from[static_cast<int>(state)]);
-                line += table.parts[k].newlines;
-            }
+                if (!first) return false;
+                w.why.line += *first;
+                ctx.rejects.add(detail::encode_reject(w.why));
+                return true;
+            });
+        };
+        for (std::uint64_t p; (p = ctx.next->fetch_add(1, std::memory_order_relaxed)) < split.count();) {
+            auto b = split.enter(p);
+            const auto& x = split[p];
             if (file != x.file) start_file(files, file = x.file, rows);
             sink.begin(p);
-            read_part(files, x.file, x.begin, x.end, state, line, rows, ctx, [&](T&& row) { sink.line(std::move(row)); });
+            std::uint64_t lines = read_part(files, x.file, b.start, b.stop, 0, rows,
+                                            [&](T&& row) { sink.line(std::move(row)); },
+                                            [&](reject& why, const detail::csv_record& r) {
+                                                if (!options_.rejects) {
+                                                    why.line = detail::line_number(files, x.file, r.offset);
+                                                    throw csv_error(why);
+                                                }
+                                                pending.push_back({p, why});
+                                            });
             sink.end();
+            split.read(p, lines);
+            deliver(false);
         }
+        deliver(true);
         sink.done();
     }
 
@@ -256,38 +266,11 @@ struct read_csv_source : detail::pipe_base {
     csv_options options_;
 
 private:
-    struct part {
-        std::size_t file;
-        std::uint64_t begin, end;
-    };
-
     detail::csv_format format() const { return {options_.delimiter, options_.quote}; }
 
     static void mappable(const detail::text_files& files) {
         if (!files.mappable())
             throw std::runtime_error("forkline::read_csv: reads regular files only (not pipes or terminals)");
-    }
-
-    /// Parts never span two files: each file has its own header and its own line numbers.
-    std::vector<part> cut(const detail::text_files& files, std::size_t readers) const {
-        // Parts of at most 4 MiB by default: a part's second pass then finds its bytes in the cache.
-        std::uint64_t chunk = detail::split_bytes(files.total(), readers, options_.split_bytes);
-        if (!options_.split_bytes) chunk = std::min<std::uint64_t>(chunk, 4u << 20);
-        constexpr std::size_t most = detail::split_table::max_parts;
-        if (files.count() >= most)
-            throw std::runtime_error("forkline::read_csv: a split reads at most " + std::to_string(most - 1) + " files");
-        // Each file adds at most one part to total / chunk.
-        std::uint64_t fewest = (files.total() + (most - files.count()) - 1) / (most - files.count());
-        chunk = std::max<std::uint64_t>({chunk, fewest, 1});
-        std::vector<part> parts;
-        for (std::size_t f = 0; f < files.count(); ++f)
-            for (std::uint64_t at = 0; at < files.size(f); at += chunk)
-                parts.push_back({f, at, std::min(files.size(f), at + chunk)});
-        return parts;
-    }
-    static std::uint64_t first_of_file(const std::vector<part>& parts, std::uint64_t p) {
-        while (p > 0 && parts[p - 1].file == parts[p].file) --p;
-        return p;
     }
 
     /// The file's header (its first record), for the rows' columns.
@@ -296,19 +279,21 @@ private:
             rows.start_file(files.path(f), nullptr);
             return;
         }
-        detail::csv_cursor c(files, f, 0, 1, detail::csv_state::outside, 1, format());
+        detail::csv_cursor c(files, f, 0, 1, 1, format());
         detail::csv_record h;
         bool any = c.next(h);
         rows.start_file(files.path(f), any ? &h.fields : nullptr);
     }
 
-    template <class Push>
-    void read_part(detail::text_files& files, std::size_t f, std::uint64_t begin, std::uint64_t end,
-                   detail::csv_state state, std::uint64_t line, detail::csv_rows<T>& rows,
-                   const detail::source_context& ctx, Push&& push) const {
-        detail::csv_cursor c(files, f, begin, end, state, line, format());
+    /// The rows of the records of file f that start in [start, stop), `line` being the line of
+    /// the first (0 when counted from the part's start: errors then count the file's lines).
+    /// Returns the line ends it went over.
+    template <class Push, class Reject>
+    std::uint64_t read_part(detail::text_files& files, std::size_t f, std::uint64_t start, std::uint64_t stop,
+                            std::uint64_t line, detail::csv_rows<T>& rows, Push&& push, Reject&& rejected) const {
+        detail::csv_cursor c(files, f, start, stop, line, format());
         detail::csv_record r;
-        bool skip_header = options_.header && begin == 0;
+        bool skip_header = options_.header && start == 0;
         reject why;
         // One row, filled again and again: stages that take it by reference leave its strings
         // to be reused, so a row costs no allocation; those that take it by value move it out.
@@ -322,14 +307,13 @@ private:
                 try {
                     push(std::move(row));
                 } catch (const std::exception& e) {
-                    detail::throw_at(files.path(f), r.line, e.what());
+                    detail::throw_at(files.path(f), line ? r.line : detail::line_number(files, f, r.offset), e.what());
                 }
-            } else if (options_.rejects) {
-                ctx.rejects.add(detail::encode_reject(why));
             } else {
-                throw csv_error(why);
+                rejected(why, r);
             }
         }
+        return c.line() - line;
     }
 };
 

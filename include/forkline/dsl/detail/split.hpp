@@ -5,6 +5,7 @@
 
 #include <forkline/dsl/detail/element.hpp>
 #include <forkline/dsl/detail/fused.hpp>
+#include <forkline/dsl/detail/text_input.hpp>
 #include <forkline/ipc/shared_text.hpp>
 
 #include <boost/hana/concat.hpp>
@@ -18,17 +19,6 @@
 #include <string_view>
 
 namespace forkline::detail {
-
-/// What the readers of a split share besides the next part to claim: the first pass's results,
-/// for sources that read their parts twice (read_csv: where quotes and lines stand).
-struct split_table {
-    static constexpr std::size_t max_parts = 1024;
-    struct part {
-        std::atomic<std::uint8_t> scanned{0};  ///< the fields below are written
-        std::uint8_t end_from[3];
-        std::uint64_t newlines;
-    } parts[max_parts];
-};
 
 /// Where a source's rows that cannot be read go when the run collects them: lines of text in a
 /// memory file shared by the run, each reader writing at offsets it reserves.

@@ -3,6 +3,7 @@
 // it; it owns the records that *start* in it, so splits of any size lose, repeat or cut none.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -85,6 +86,25 @@ private:
 };
 
 
+/// Bytes of a file read into a buffer of its own with pread, [start, limit): cheaper than
+/// mapping the pages (no page faults, no page tables to fill and tear down), and the memory it
+/// takes is its buffer, reused from one load to the next.
+class file_span {
+public:
+    /// Holds [from, from + n) of file f, or what the file has of it; throws naming the file when
+    /// it cannot be read or is shorter than it was when the source started.
+    void load(text_files& files, std::size_t f, std::uint64_t from, std::size_t n);
+    /// Byte `offset` of the file, for start() <= offset <= limit().
+    const char* at(std::uint64_t offset) const noexcept { return buffer_.get() + (offset - start_); }
+    std::uint64_t start() const noexcept { return start_; }
+    std::uint64_t limit() const noexcept { return limit_; }
+
+private:
+    std::unique_ptr<char[]> buffer_;
+    std::size_t capacity_ = 0;
+    std::uint64_t start_ = 0, limit_ = 0;
+};
+
 /// The 1-based line of `offset` in file f (counts the line ends before it: for error reports).
 std::uint64_t line_number(text_files& files, std::size_t f, std::uint64_t offset);
 
@@ -161,6 +181,23 @@ public:
 private:
     struct impl;
     std::unique_ptr<impl> impl_;
+};
+
+/// What the readers of a split share about one of its parts besides the claim counter
+/// (read_csv: how its quotes stand and how many lines it had). Each field is written by one
+/// reader before the flag that says so; `exit` by any, all of them finding the same.
+struct split_part {
+    std::atomic<std::uint8_t> known{0};  ///< 1: its quotes settle (settled_*); 2: scanned (end_from)
+    std::uint8_t settled_state = 0;
+    std::uint8_t end_from[3] = {};
+    std::uint64_t settled_after = 0;
+    std::atomic<std::uint8_t> exit{0};     ///< 0, or 1 + the state at its end once someone found it
+    std::atomic<std::uint8_t> counted{0};  ///< `lines` is written
+    std::uint64_t lines = 0;               ///< the line ends of the records read for it
+};
+struct split_table {
+    static constexpr std::size_t max_parts = 1024;
+    split_part parts[max_parts];
 };
 
 /// How a text source is cut into splits: `chunk` bytes each (the last one shorter), claimed one
