@@ -4,7 +4,6 @@
 // doubled quote is one quote), and any other quote is text.
 #include <forkline/dsl/detail/csv_input.hpp>
 #include <forkline/dsl/read_csv.hpp>
-
 #include <forkline/ipc/waiter.hpp>
 
 #include <algorithm>

@@ -1,16 +1,19 @@
-// The text sources' input: globs expanded, files mapped, splits found, streams read in blocks.
+// The text sources' input: globs expanded, files read in blocks with pread, splits found, streams
+// read in blocks.
 #include <forkline/dsl/detail/text_input.hpp>
+#include <forkline/ipc/waiter.hpp>
 
 #include <fcntl.h>
 #include <glob.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 namespace forkline::detail {
 
@@ -21,11 +24,6 @@ namespace {
 }
 
 bool is_glob(const std::string& p) { return p.find_first_of("*?[") != std::string::npos; }
-
-std::uint64_t page() {
-    static const std::uint64_t size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-    return size;
-}
 
 }  // namespace
 
@@ -62,7 +60,7 @@ text_files::text_files(const std::vector<std::string>& patterns, const char* who
             descriptor(i);
             if (::fstat(f.fd, &st) != 0) fail(who, "cannot read", f.path);
         } else {
-            mappable_ = false;
+            seekable_ = false;
         }
         f.start = total_;
         f.size = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
@@ -73,30 +71,6 @@ text_files::text_files(const std::vector<std::string>& patterns, const char* who
 text_files::~text_files() {
     for (auto& f : files_)
         if (f.fd >= 0) ::close(f.fd);
-}
-
-file_window::file_window(text_files& files, std::size_t f, std::uint64_t from) {
-    start_ = from / page() * page();
-    if (start_ >= files.size(f)) return;
-    length_ = files.size(f) - start_;
-    void* p = ::mmap(nullptr, length_, PROT_READ, MAP_PRIVATE, files.descriptor(f), static_cast<off_t>(start_));
-    if (p == MAP_FAILED) {
-        length_ = 0;
-        fail("forkline", "cannot map", files.path(f));
-    }
-    ::madvise(p, length_, MADV_SEQUENTIAL);
-    map_ = static_cast<const char*>(p);
-}
-
-file_window::~file_window() {
-    if (map_) ::munmap(const_cast<char*>(map_), length_);
-}
-
-void file_window::release(std::uint64_t from, std::uint64_t to) noexcept {
-    if (!map_ || to <= from) return;
-    // Whole pages, from the one `from` is in to the last that ends by `to`.
-    std::uint64_t a = (std::max(from, start_) - start_) / page() * page(), b = (to - start_) / page() * page();
-    if (b > a) ::madvise(const_cast<char*>(map_) + a, b - a, MADV_DONTNEED);
 }
 
 void file_span::load(text_files& files, std::size_t f, std::uint64_t from, std::size_t n) {
@@ -128,15 +102,41 @@ int text_files::descriptor(std::size_t i) {
     return f.fd;
 }
 
-std::uint64_t line_number(text_files& files, std::size_t f, std::uint64_t offset) {
-    std::uint64_t n = 1;
-    offset = std::min(offset, files.size(f));
-    if (offset == 0) return n;
-    file_window w(files, f, 0);
-    const char* p = w.at(0);
-    for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(p + offset - q)))); ++q)
-        ++n;
+std::uint64_t count_newlines(text_files& files, std::size_t f, std::uint64_t from, std::uint64_t to) {
+    std::uint64_t n = 0;
+    to = std::min(to, files.size(f));
+    file_span span;
+    for (std::uint64_t at = from; at < to; at = span.limit()) {
+        span.load(files, f, at, static_cast<std::size_t>(std::min<std::uint64_t>(to - at, 1u << 20)));
+        n += static_cast<std::uint64_t>(std::count(span.at(at), span.at(span.limit()), '\n'));
+    }
     return n;
+}
+
+void count_part(text_files& files, split_part& slot, std::uint64_t begin, std::uint64_t end) {
+    // The file that holds the part's last byte, and the part's line ends in it.
+    std::size_t f = 0;
+    while (f + 1 < files.count() && files.start(f) + files.size(f) < end) ++f;
+    std::uint64_t from = std::max(begin, files.start(f)) - files.start(f);
+    slot.lines = end > begin ? count_newlines(files, f, from, end - files.start(f)) : 0;
+    slot.counted.store(1, std::memory_order_release);
+}
+
+std::uint64_t first_number(text_files& files, const split_part* table, std::uint64_t chunk, std::size_t part,
+                           const line_cursor& in, const std::atomic<std::uint32_t>* abort) {
+    text_position next = in.next_position();
+    if (next.file >= files.count() || next.offset >= files.size(next.file)) return 1;  // no line of it here
+    const std::uint64_t file_start = files.start(next.file), begin = part * chunk;
+    // The line ends before the part in its file, then the one it skipped to reach its first line.
+    std::uint64_t before = 0;
+    for (std::size_t k = part; k-- > 0 && (k + 1) * chunk > file_start;) {
+        for (std::uint64_t spins = 0; !table[k].counted.load(std::memory_order_acquire);) {
+            if (abort && abort->load(std::memory_order_relaxed)) throw ipc::aborted{};
+            if (++spins > 64) std::this_thread::sleep_for(std::chrono::microseconds(20));
+        }
+        before += table[k].lines;
+    }
+    return 1 + before + (next.offset > begin - file_start ? 1 : 0);
 }
 
 void throw_at(const std::string& file, std::uint64_t line, const char* what) {
@@ -144,36 +144,45 @@ void throw_at(const std::string& file, std::uint64_t line, const char* what) {
 }
 
 line_cursor::line_cursor(text_files& files, std::uint64_t begin, std::uint64_t end) : files_(&files), end_(end) {
+    // Blocks of up to 1 MiB (they stay in the core's cache), smaller for a small part.
+    block_ = static_cast<std::size_t>(std::clamp<std::uint64_t>(end > begin ? end - begin + 4096 : 0, 64u << 10, 1u << 20));
     std::size_t f = 0;
     while (f < files.count() && files.start(f) + files.size(f) <= begin) ++f;
     enter(f, f < files.count() ? begin - files.start(f) : 0);
 }
 
 void line_cursor::enter(std::size_t f, std::uint64_t local) {
-    win_ = file_window();  // unmapped: its pages go
     file_ = f;
-    at_ = released_ = last_ = size_ = 0;
+    span_.clear();
+    at_ = last_ = size_ = number_ = 0;
     if (f >= files_->count() || files_->start(f) >= end_) return;
     size_ = files_->size(f);
     if (local >= size_) {
         at_ = size_;
         return;
     }
-    win_ = file_window(*files_, f, local > 0 ? local - 1 : 0);
     if (local > 0) {
         // A split that starts inside a line leaves it to the split before: the first line of
         // this one starts after the first line end at or after the byte before `local`.
-        const char* p = win_.at(local - 1);
-        const void* nl = std::memchr(p, '\n', size_ - (local - 1));
-        local = nl ? local + static_cast<std::uint64_t>(static_cast<const char*>(nl) - p) : size_;
+        std::uint64_t from = local - 1;
+        for (;;) {
+            span_.load(*files_, f, from, block_);
+            const char* p = span_.at(from);
+            if (const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(span_.limit() - from))) {
+                local = from + static_cast<std::uint64_t>(static_cast<const char*>(nl) - p) + 1;
+                break;
+            }
+            from = span_.limit();
+            if (from >= size_) {
+                local = size_;
+                break;
+            }
+        }
     }
-    at_ = released_ = local;
+    at_ = local;
 }
 
-void line_cursor::release() noexcept {
-    win_.release(released_, at_);
-    released_ = at_;
-}
+void line_cursor::more() { span_.load(*files_, file_, at_, std::max<std::size_t>(block_, 2 * (span_.limit() - at_))); }
 
 std::uint64_t split_bytes(std::uint64_t total, std::size_t readers, std::uint64_t chunk) {
     if (chunk) return chunk;
@@ -188,12 +197,14 @@ struct line_reader::impl {
     std::string path;
     std::vector<char> buf = std::vector<char>(1 << 20);
     std::size_t begin = 0, end = 0;
+    std::uint64_t dropped = 0, last = 0;  // bytes of the stream before buf; the last line's offset
     bool eof = false;
 
     /// Moves the unread tail to the front and reads more; false when nothing more comes.
     bool refill() {
         if (eof) return false;
         if (begin > 0) {
+            dropped += begin;
             std::memmove(buf.data(), buf.data() + begin, end - begin);
             end -= begin;
             begin = 0;
@@ -216,6 +227,8 @@ line_reader::line_reader(int fd, std::string path) : impl_(std::make_unique<impl
 
 line_reader::~line_reader() = default;
 
+std::uint64_t line_reader::offset() const noexcept { return impl_->last; }
+
 bool line_reader::next(std::string_view& line) {
     impl& s = *impl_;
     std::size_t scanned = s.begin;
@@ -227,6 +240,7 @@ bool line_reader::next(std::string_view& line) {
             std::size_t len = at - s.begin;
             if (len > 0 && base[at - 1] == '\r') --len;
             line = std::string_view(base + s.begin, len);
+            s.last = s.dropped + s.begin;
             s.begin = at + 1;
             return true;
         }
@@ -236,6 +250,7 @@ bool line_reader::next(std::string_view& line) {
             std::size_t len = s.end - s.begin;
             if (s.buf[s.end - 1] == '\r') --len;
             line = std::string_view(s.buf.data() + s.begin, len);
+            s.last = s.dropped + s.begin;
             s.begin = s.end;
             return true;
         }

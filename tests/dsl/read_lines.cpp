@@ -7,11 +7,13 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace fl = forkline;
@@ -131,6 +133,68 @@ TEST_CASE("several files are one input, split over their concatenation", "[dsl][
     CHECK(split == expect);
 }
 
+namespace {
+
+/// A numbered line as a tuple, for comparing and sorting.
+auto key(const fl::numbered_line& l) { return std::tie(l.file, l.number, l.offset, l.text); }
+
+/// The numbered lines of the files, computed the obvious way.
+std::vector<fl::numbered_line> numbered_lines_of(const std::vector<std::string>& paths,
+                                                 const std::vector<std::string>& texts) {
+    std::vector<fl::numbered_line> out;
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+        std::uint64_t at = 0, number = 0;
+        for (auto& l : lines_of(texts[k])) {
+            out.push_back({l, paths[k], at, ++number});
+            at = texts[k].find('\n', at) + 1;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("numbered lines carry their file, offset and number, split or not", "[dsl][read_lines][split]") {
+    temp_dir d;
+    std::vector<std::string> texts = {"a1\na2", "", "b1\r\nb2\r\n\n", "\n", "c1\nc2\n" + std::string(40, 'c') + "\nc4"};
+    std::vector<std::string> paths;
+    for (std::size_t k = 0; k < texts.size(); ++k) paths.push_back(d.add("part" + std::to_string(k) + ".txt", texts[k]));
+    const auto expect = numbered_lines_of(paths, texts);
+    auto same = [](const std::vector<fl::numbered_line>& a, const std::vector<fl::numbered_line>& b) {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](auto& x, auto& y) { return key(x) == key(y); });
+    };
+    CHECK(same(fl::run(fl::read_lines(paths).numbered() | fl::to_vector()), expect));
+    CHECK(expect[6].where() == paths[4] + ":1");
+    for (std::uint64_t chunk : {1, 2, 3, 5, 7, 11, 64, 1000}) {
+        auto got = fl::run(fl::read_lines(paths, {.split_bytes = chunk}).numbered() |
+                           fl::parallel(fl::map([](const fl::numbered_line_view& l) {
+                                            return fl::numbered_line{std::string(l.text), std::string(l.file), l.offset,
+                                                                     l.number};
+                                        }),
+                                        fl::unordered) |
+                           fl::to_vector());
+        std::sort(got.begin(), got.end(), [](auto& x, auto& y) { return key(x) < key(y); });
+        auto want = expect;
+        std::sort(want.begin(), want.end(), [](auto& x, auto& y) { return key(x) < key(y); });
+        INFO("parts of " << chunk << " bytes");
+        CHECK(same(got, want));
+    }
+}
+
+TEST_CASE("a stage in another process names the line of a numbered line", "[dsl][read_lines]") {
+    temp_file f("1\n2\r\nx\n4\n");
+    try {
+        fl::run(fl::read_lines(f.path).numbered() | fl::map([](const fl::numbered_line& l) {
+                    if (l.text == "x") throw std::runtime_error(l.where() + ": not a number");
+                    return std::stoi(l.text);
+                }) |
+                fl::count());
+        FAIL("no exception");
+    } catch (const fl::stage_error& e) {
+        CHECK(e.message() == f.path + ":3: not a number");
+    }
+}
+
 TEST_CASE("split readers hand every line once to an unordered farm, at any split size", "[dsl][read_lines][split]") {
     std::string text;
     for (int i = 0; i < 40; ++i) text += (i % 7 == 3 ? "" : "line " + std::to_string(i)) + (i % 3 ? "\n" : "\r\n");
@@ -232,6 +296,25 @@ TEST_CASE("a failure in a split reader names its stages and the line, and leaves
     CHECK(forkline::test::no_children_left());
 }
 
+TEST_CASE("a file that becomes shorter while it is read ends the run naming it", "[dsl][read_lines][split]") {
+    std::string text;
+    for (int i = 0; text.size() < (8u << 20); ++i) text += "line " + std::to_string(i) + "\n";
+    temp_file f(text);
+    // The first line a reader hands on cuts the file: the blocks read after it come up short.
+    const std::string path = f.path;
+    auto cut = fl::map([path](std::string_view l) {
+        if (::truncate(path.c_str(), 0) != 0) throw std::runtime_error("cannot truncate");
+        return l.size();
+    });
+    try {
+        fl::run(fl::read_lines(f.path, {.split_bytes = 1 << 20}) | fl::parallel(cut, fl::unordered) | fl::count());
+        FAIL("no exception");
+    } catch (const fl::stage_error& e) {
+        CHECK(std::string(e.what()).find("'" + f.path + "' became shorter while it was read") != std::string::npos);
+    }
+    CHECK(forkline::test::no_children_left());
+}
+
 TEST_CASE("read_lines fails naming the path or the glob", "[dsl][read_lines]") {
     try {
         fl::run(fl::read_lines("/nonexistent/forkline.csv") | fl::count());
@@ -269,7 +352,7 @@ TEST_CASE("a pipe is read whole by one of the split readers", "[dsl][read_lines]
     ::unlink(fifo.c_str());
 }
 
-TEST_CASE("split readers give back the pages they read: memory stays flat", "[dsl][read_lines][split]") {
+TEST_CASE("split readers hold a block of the file, not the file: memory stays flat", "[dsl][read_lines][split]") {
     std::string block;
     for (int i = 0; i < 1000; ++i) block += "a line of text that is about sixty bytes long, number " + std::to_string(i) + "\n";
     temp_file f("");
@@ -285,6 +368,6 @@ TEST_CASE("split readers give back the pages they read: memory stays flat", "[ds
     for (const auto& p : report.processes)
         if (p.pid) {
             INFO(p.stages.front() << " peaked at " << p.peak_rss_kib << " KiB");
-            CHECK(p.peak_rss_kib < 48 * 1024);  // a quarter of the 192 MiB one reader of the whole file would map
+            CHECK(p.peak_rss_kib < 48 * 1024);  // a quarter of the 192 MiB a copy of the whole file would take
         }
 }

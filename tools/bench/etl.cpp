@@ -323,7 +323,7 @@ int run(const forkline::bench::settings& s) {
     rows.push_back({"forkline read_csv | reduce_by_key", t.seconds, t.cpu, note});
 
     double at_once = forkline::bench::runs_per_second_at_once(cores, s.repeats, [&] { one_process(path); });
-    rows.push_back({"ceiling: " + std::to_string(cores) + " one-process runs at once", 1 / at_once, 0,
+    rows.push_back({"ceiling: " + std::to_string(cores) + " one-process runs at once", 1 / at_once, static_cast<double>(cores),
                     "1 / the sum of their speeds", true});
 
     double py = 0;

@@ -269,7 +269,7 @@ int run(const forkline::bench::settings& s) {
     rows.back().note = std::to_string(fastest.processes.size()) + " processes:" + busy_per_stage(fastest);
 
     double at_once = forkline::bench::runs_per_second_at_once(cores, s.repeats, [&] { one_process(path); });
-    rows.push_back(row{"ceiling: " + std::to_string(cores) + " one-process runs at once", lines, 1 / at_once, 0, 1, true,
+    rows.push_back(row{"ceiling: " + std::to_string(cores) + " one-process runs at once", lines, 1 / at_once, static_cast<double>(cores), 1, true,
                        "1 / the sum of their speeds"});
 
     rows.push_back(measure("tr -s ' ' '\\n' | sort | uniq -c", lines, s.repeats, 60,

@@ -192,7 +192,7 @@ struct read_csv_source : detail::pipe_base {
     template <class Out>
     void produce(Out& out, detail::source_context ctx) {
         detail::text_files files(paths_, "forkline::read_csv");
-        mappable(files);
+        seekable(files);
         detail::csv_rows<T> rows;
         for (std::size_t f = 0; f < files.count(); ++f) {
             start_file(files, f, rows);
@@ -211,7 +211,7 @@ struct read_csv_source : detail::pipe_base {
     template <class Line, class Sink>
     void read_split(detail::source_context ctx, Sink& sink) {
         detail::text_files files(paths_, "forkline::read_csv");
-        mappable(files);
+        seekable(files);
         detail::csv_split split(files, format(), ctx.readers, options_.split_bytes, ctx.table->parts,
                                 detail::split_table::max_parts, ctx.abort);
         detail::csv_rows<T> rows;
@@ -268,8 +268,8 @@ struct read_csv_source : detail::pipe_base {
 private:
     detail::csv_format format() const { return {options_.delimiter, options_.quote}; }
 
-    static void mappable(const detail::text_files& files) {
-        if (!files.mappable())
+    static void seekable(const detail::text_files& files) {
+        if (!files.seekable())
             throw std::runtime_error("forkline::read_csv: reads regular files only (not pipes or terminals)");
     }
 
