@@ -1,5 +1,5 @@
 // Word count, the classic, on every core: read_lines is split, so each reader process reads its
-// own parts of the file, cuts its lines into words (views into the mapped file: no copy) and
+// own parts of the file, cuts its lines into words (views into the block it read: no copy) and
 // counts them in a map of its own; the counts are then added up by word. The caller prints the
 // most frequent words.
 //   word_count examples/data/corpus.txt [top]

@@ -676,11 +676,20 @@ TEST_CASE("an impossible count throws decode_error before anything is allocated"
     CHECK_THROWS_AS(fl::decode<std::vector<money>>(huge.data(), huge.size()), fl::decode_error);
 }
 
-TEST_CASE("elements that encode to nothing are bounded by the bytes left plus 2^20", "[codec]") {
-    const auto many = bytes_of(std::uint64_t{1} << 20);
-    CHECK(fl::decode<std::vector<std::monostate>>(many.data(), many.size()).size() == (1u << 20));
-    const auto too_many = bytes_of((std::uint64_t{1} << 20) + 1);
+TEST_CASE("elements that encode to nothing are bounded by the record's size plus 2^20, in all", "[codec]") {
+    const auto many = bytes_of((std::uint64_t{1} << 20) + 8);  // the record is the 8-byte count
+    CHECK(fl::decode<std::vector<std::monostate>>(many.data(), many.size()).size() == (1u << 20) + 8);
+    const auto too_many = bytes_of((std::uint64_t{1} << 20) + 9);
     CHECK_THROWS_AS(fl::decode<std::vector<std::monostate>>(too_many.data(), too_many.size()),
+                    fl::decode_error);
+    // Nested: 400 inner counts of 2^20 each in 3208 bytes would make 400 Mi elements; the budget
+    // is shared by the whole record, so the second one fails.
+    std::vector<std::byte> nested = bytes_of(std::uint64_t{400});
+    for (int i = 0; i < 400; ++i) {
+        auto inner = bytes_of(std::uint64_t{1} << 20);
+        nested.insert(nested.end(), inner.begin(), inner.end());
+    }
+    CHECK_THROWS_AS(fl::decode<std::vector<std::vector<std::monostate>>>(nested.data(), nested.size()),
                     fl::decode_error);
 }
 
@@ -697,7 +706,7 @@ TEST_CASE("decode errors name what failed and where", "[codec]") {
           "forkline::decode: corrupt record: map size 2 at offset 0 (repeated keys: only 1 distinct)");
     CHECK(decode_message<std::vector<std::monostate>>(bytes_of(std::uint64_t{1} << 60)) ==
           "forkline::decode: corrupt record: sequence length 1152921504606846976 at offset 0 (more "
-          "than 2^20 beyond the 0 bytes that remain)");
+          "elements that encode to nothing than one record may hold: its size plus 2^20, in all)");
     CHECK(decode_message<std::pair<int, std::optional<int>>>(bytes_of(1, std::uint8_t{7})) ==
           "forkline::decode: corrupt record: optional flag 7 at offset 4 (expected 0 or 1)");
     CHECK(decode_message<std::variant<int, char>>(bytes_of(std::uint32_t{5})) ==

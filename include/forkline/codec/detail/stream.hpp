@@ -66,7 +66,7 @@ class decoder {
 public:
     /// Reads from the n bytes at data.
     decoder(const std::byte* data, std::size_t n) noexcept
-        : begin_(data), pos_(data), end_(data + n) {}
+        : begin_(data), pos_(data), end_(data + n), empty_left_(n + empty_allowance) {}
 
     /// Copies the next n bytes to p. Throws decode_error when fewer than n remain.
     void get_bytes(void* p, std::size_t n) {
@@ -88,10 +88,21 @@ public:
     /// Bytes read so far: where the next read starts, counted from data.
     std::size_t offset() const noexcept { return static_cast<std::size_t>(pos_ - begin_); }
 
+    /// Elements that may encode to no bytes at all (std::monostate, std::tuple<>, user codecs)
+    /// cannot be bounded by the bytes that remain: a record may hold at most its size plus 2^20
+    /// of them, in all its containers together. Takes n of those; false when too few are left.
+    bool take_empty(std::uint64_t n) noexcept {
+        if (n > empty_left_) return false;
+        empty_left_ -= n;
+        return true;
+    }
+    static constexpr std::uint64_t empty_allowance = std::uint64_t{1} << 20;
+
 private:
     const std::byte* begin_;
     const std::byte* pos_;
     const std::byte* end_;
+    std::uint64_t empty_left_;
 };
 
 namespace detail {
@@ -121,16 +132,13 @@ inline const std::byte* take(decoder& d, std::size_t n, const char* what) {
     return d.take_bytes(n);
 }
 
-/// Elements that may encode to no bytes at all (std::monostate, std::tuple<>, user codecs) cannot
-/// be bounded by the bytes that remain; a count may exceed those by at most this much.
-inline constexpr std::uint64_t zero_size_allowance = std::uint64_t{1} << 20;
-
 [[noreturn, gnu::cold, gnu::noinline]]
 inline void fail_count(const char* what, std::uint64_t n, std::size_t at, std::size_t left,
                        std::size_t min_element) {
     if (min_element == 0) {
         fail_corrupt(what, n, at,
-                     "more than 2^20 beyond the " + std::to_string(left) + " bytes that remain");
+                     "more elements that encode to nothing than one record may hold: its size "
+                     "plus 2^20, in all");
     }
     const std::string each =
         min_element > 1 ? " (each element takes at least " + std::to_string(min_element) + ")" : "";
@@ -151,8 +159,7 @@ inline std::size_t read_count(decoder& d, const char* what, std::size_t min_elem
     std::uint64_t n;
     std::memcpy(&n, take(d, sizeof n, what), sizeof n);
     const std::size_t left = d.remaining();
-    const bool fits = min_element != 0 ? n <= left / min_element
-                                       : n <= left || n - left <= zero_size_allowance;
+    const bool fits = min_element != 0 ? n <= left / min_element : d.take_empty(n);
     if (!fits) fail_count(what, n, at, left, min_element);
     return static_cast<std::size_t>(n);
 }
