@@ -228,8 +228,7 @@ csv_cursor::csv_cursor(text_files& files, std::size_t f, std::uint64_t start, st
                        csv_format fmt)
     : files_(&files), file_(f), size_(files.size(f)), at_(std::min(start, files.size(f))),
       end_(std::min(end, files.size(f))), line_(line), fmt_(fmt) {
-    // Blocks of up to 1 MiB (they stay in the core's cache), smaller for a small part.
-    block_ = static_cast<std::size_t>(std::clamp<std::uint64_t>(end_ > at_ ? end_ - at_ + 4096 : 0, 64u << 10, 1u << 20));
+    block_ = block_for(at_, end_);
 }
 
 bool csv_cursor::next(csv_record& r) {

@@ -144,8 +144,7 @@ void throw_at(const std::string& file, std::uint64_t line, const char* what) {
 }
 
 line_cursor::line_cursor(text_files& files, std::uint64_t begin, std::uint64_t end) : files_(&files), end_(end) {
-    // Blocks of up to 1 MiB (they stay in the core's cache), smaller for a small part.
-    block_ = static_cast<std::size_t>(std::clamp<std::uint64_t>(end > begin ? end - begin + 4096 : 0, 64u << 10, 1u << 20));
+    block_ = block_for(begin, end);
     std::size_t f = 0;
     while (f < files.count() && files.start(f) + files.size(f) <= begin) ++f;
     enter(f, f < files.count() ? begin - files.start(f) : 0);

@@ -183,24 +183,11 @@ totals with_forkline(const std::string& path, fl::options o) {
 /// Python's run: its own clock (the pool started), and its totals read back from its output
 /// (a pipe: the benchmark's one temporary file is the input).
 totals with_python(const std::string& path, unsigned processes, double& seconds) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category(), "pipe");
-    pid_t pid;
-    try {
-        pid = spawn({"/usr/bin/python3", std::string(FORKLINE_BENCH_DIR) + "/etl.py", path, std::to_string(processes)},
-                    fds[1]);
-    } catch (...) {
-        ::close(fds[0]);
-        ::close(fds[1]);
-        throw;
-    }
-    ::close(fds[1]);
+    forkline::bench::program_output python(
+        {"/usr/bin/python3", std::string(FORKLINE_BENCH_DIR) + "/etl.py", path, std::to_string(processes)},
+        "python3 etl.py");
     totals t;
-    std::FILE* in = ::fdopen(fds[0], "r");
-    char* line = nullptr;
-    std::size_t cap = 0;
-    for (ssize_t n; (n = ::getline(&line, &cap, in)) > 0;) {
-        std::string_view l(line, static_cast<std::size_t>(n - 1));
+    for (std::string_view l; python.next(l);) {
         auto word = l.substr(0, l.find_first_of(" \t"));
         std::string_view rest = l.substr(word.size() + 1);
         if (word == "seconds") seconds = std::stod(std::string(rest));
@@ -216,9 +203,7 @@ totals with_python(const std::string& path, unsigned processes, double& seconds)
             t.by_month[std::string(rest.substr(tab + 1, tab2 - tab - 1))][unescaped] = std::stoll(std::string(rest.substr(tab2 + 1)));
         }
     }
-    std::free(line);
-    std::fclose(in);
-    wait_ok(pid, "python3 etl.py");
+    python.finish();
     return t;
 }
 

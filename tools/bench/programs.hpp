@@ -19,7 +19,9 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -107,6 +109,56 @@ inline void wait_ok(pid_t pid, const std::string& what, bool quiet = false) {
     running_group = 0;
     if (!quiet && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) throw std::runtime_error(what + " failed");
 }
+
+/// A program started by spawn whose output this reads, a line at a time. Closing the read end
+/// first makes the program end (SIGPIPE) when reading stops early (an exception), so the wait in
+/// the destructor never hangs and nothing outlives this.
+class program_output {
+public:
+    program_output(const std::vector<std::string>& args, std::string what) : what_(std::move(what)) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category(), "pipe");
+        try {
+            pid_ = spawn(args, fds[1]);
+        } catch (...) {
+            ::close(fds[0]);
+            ::close(fds[1]);
+            throw;
+        }
+        ::close(fds[1]);
+        if (!(from_ = ::fdopen(fds[0], "r"))) {
+            ::close(fds[0]);
+            wait_ok(pid_, what_, true);
+            throw std::system_error(errno, std::generic_category(), "fdopen");
+        }
+    }
+    program_output(const program_output&) = delete;
+    program_output& operator=(const program_output&) = delete;
+    ~program_output() {
+        std::free(line_);
+        if (from_) std::fclose(from_);
+        if (pid_ > 0) wait_ok(pid_, what_, true);
+    }
+    /// The next line, without its "\n"; valid until the next call. False at the end.
+    bool next(std::string_view& line) {
+        ssize_t n = ::getline(&line_, &cap_, from_);
+        if (n <= 0) return false;
+        line = std::string_view(line_, static_cast<std::size_t>(n - (line_[n - 1] == '\n')));
+        return true;
+    }
+    /// Waits for the program; throws unless it exited with status 0.
+    void finish() {
+        std::fclose(std::exchange(from_, nullptr));
+        wait_ok(std::exchange(pid_, -1), what_);
+    }
+
+private:
+    std::string what_;
+    std::FILE* from_ = nullptr;
+    pid_t pid_ = -1;
+    char* line_ = nullptr;
+    std::size_t cap_ = 0;
+};
 
 /// What this machine does with `n` copies of fn at once, each in a process of its own that times
 /// itself: the sum of their speeds in runs a second, the best of `repeats` tries. Times one run

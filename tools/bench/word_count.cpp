@@ -23,7 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -137,45 +139,20 @@ counts with_forkline(const std::string& path, const fl::options& o) {
 /// The Unix way, in the C locale (bytes compared as the other two compare them): the counts
 /// read back from `uniq -c`, whose lines are "<count> <word>".
 counts with_unix_tools(const std::string& path) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category(), "pipe");
-    /// Owns the shell and the read end: closing it first makes the shell's pipeline end (SIGPIPE)
-    /// if we stop reading early, so the wait never hangs and nothing outlives this function.
-    struct shell {
-        std::FILE* from = nullptr;
-        pid_t pid = -1;
-        ~shell() {
-            if (from) std::fclose(from);
-            if (pid > 0) wait_ok(pid, "tr | sort | uniq -c", true);
-        }
-    } sh;
-    try {
-        sh.pid = spawn({"/bin/sh", "-c", "export LC_ALL=C; tr -s ' ' '\\n' < \"$1\" | sort | uniq -c", "sh", path},
-                       fds[1]);
-    } catch (...) {
-        ::close(fds[0]);
-        ::close(fds[1]);
-        throw;
-    }
-    ::close(fds[1]);
-    if (!(sh.from = ::fdopen(fds[0], "r"))) {
-        ::close(fds[0]);
-        throw std::system_error(errno, std::generic_category(), "fdopen");
-    }
+    forkline::bench::program_output uniq(
+        {"/bin/sh", "-c", "export LC_ALL=C; tr -s ' ' '\\n' < \"$1\" | sort | uniq -c", "sh", path},
+        "tr | sort | uniq -c");
     counts c;
     bool well_formed = true;
-    char* line = nullptr;
-    std::size_t cap = 0;
-    for (ssize_t n; (n = ::getline(&line, &cap, sh.from)) > 0;) {
-        if (line[n - 1] == '\n') line[n - 1] = '\0';
-        char* word = nullptr;
-        std::size_t k = std::strtoul(line, &word, 10);
-        if (word == line || *word != ' ') well_formed = false;
-        else if (word[1] != '\0') c[word + 1] += k;  // an empty line is no word (a line starting with ' ')
+    for (std::string_view line; uniq.next(line);) {
+        // "<spaces><count> <word>"; an empty word (a line that was empty) counts no word.
+        std::size_t k = 0, digits = std::min(line.find_first_not_of(' '), line.size());
+        const char* stop = line.data() + line.size();
+        auto [end, ec] = std::from_chars(line.data() + digits, stop, k);
+        if (ec != std::errc{} || end == stop || *end != ' ') well_formed = false;
+        else if (end + 1 != stop) c[std::string(end + 1, stop)] += k;
     }
-    std::free(line);
-    std::fclose(std::exchange(sh.from, nullptr));
-    wait_ok(std::exchange(sh.pid, -1), "tr | sort | uniq -c");
+    uniq.finish();
     if (!well_formed) throw std::runtime_error("uniq -c wrote a line that is not '<count> <word>'");
     return c;
 }

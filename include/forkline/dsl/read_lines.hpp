@@ -125,7 +125,6 @@ private:
     /// Where a line is, from the cursor or the stream reader that gave it.
     struct at_cursor {
         const detail::line_cursor& in;
-        std::size_t file() const { return in.position().file; }
     };
     struct at_line {
         std::size_t file;

@@ -73,6 +73,13 @@ struct split_table {
     split_part parts[max_parts];
 };
 
+/// The block a cursor reads of the part [begin, end): up to 1 MiB (it stays in the core's cache),
+/// smaller for a small part, at least 64 KiB.
+inline std::size_t block_for(std::uint64_t begin, std::uint64_t end) noexcept {
+    std::uint64_t want = end > begin ? end - begin + 4096 : 0;
+    return static_cast<std::size_t>(want < (64u << 10) ? (64u << 10) : want > (1u << 20) ? (1u << 20) : want);
+}
+
 /// Bytes of a file read into a buffer of its own with pread, [start, limit): cheaper than
 /// mapping the pages (no page faults, no page tables to fill and tear down), and the memory it
 /// takes is its buffer, reused from one load to the next.
