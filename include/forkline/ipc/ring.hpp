@@ -38,6 +38,11 @@ struct ring_control {
 
     explicit ring_control(std::uint64_t cap) : capacity(cap) {}
 
+    /// The share of the capacity in use, as the two sides last published it.
+    double fill() const noexcept {
+        return static_cast<double>(head.load(std::memory_order_relaxed) - tail.load(std::memory_order_relaxed)) /
+               static_cast<double>(capacity);
+    }
     /// Wakes both sides, whatever they wait for (abort, teardown).
     void wake_all() noexcept {
         readable->wake_all();
@@ -107,6 +112,8 @@ public:
         tail_cache_ = p.other;
     }
     cursor_position position() const noexcept { return {head_, tail_cache_}; }
+    /// The share of the ring in use, as last published (see ring_control::fill).
+    double fill() const noexcept { return c_->fill(); }
     /// True when n units are free now; never waits (for a dispatcher that serves several rings).
     bool try_reserve(std::uint64_t n) noexcept {
         if (free_space() >= n) return true;
@@ -190,6 +197,7 @@ public:
     cursor_position position() const noexcept { return {tail_, head_cache_}; }
     /// Bytes or slots readable now, as last seen.
     std::uint64_t readable_now() const noexcept { return available(); }
+    double fill() const noexcept { return c_->fill(); }
     /// True when n units are readable now; never waits (for a collector that serves several rings).
     bool try_fill(std::uint64_t n) noexcept {
         if (available() >= n) return true;
