@@ -1,11 +1,12 @@
 // fl::pool's engine: the shared region, the workers' loop, dispatch, collection and burial.
+#include <forkline/core/errors.hpp>
 #include <forkline/ipc/cpu_count.hpp>
 #include <forkline/ipc/region.hpp>
 #include <forkline/ipc/ring.hpp>
 #include <forkline/ipc/shared_text.hpp>
 #include <forkline/ipc/spawn.hpp>
 #include <forkline/mp/detail/pool_engine.hpp>
-#include <forkline/run/errors.hpp>
+#include <forkline/mp/errors.hpp>
 
 #include <cxxabi.h>
 #include <signal.h>
@@ -84,7 +85,7 @@ std::exception_ptr task_exception(const char* call, std::uint64_t first, std::ui
     case task_failure::crashed: {
         std::string items = count == 1 ? " item " + std::to_string(first)
                                        : " items " + std::to_string(first) + " to " + std::to_string(first + count - 1);
-        return std::make_exception_ptr(stage_crashed::in_task(call + items, f.pid, f.signal, f.code));
+        return std::make_exception_ptr(process_crashed(call + items, "worker process", f.pid, f.signal, f.code));
     }
     case task_failure::refused:
         break;

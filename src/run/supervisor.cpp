@@ -1,7 +1,7 @@
 // The supervisor: region layout, fork, child bookkeeping, error recording and teardown.
 #include <forkline/run/detail/supervisor.hpp>
 #include <forkline/ipc/spawn.hpp>
-#include <forkline/run/errors.hpp>
+#include <forkline/core/errors.hpp>
 
 #include <signal.h>
 #include <sys/resource.h>

@@ -218,17 +218,20 @@ TEST_CASE("a worker that dies fails its task; the pool replaces it and goes on",
     try {
         pool.map(deadly, iota_vector(100), 5);
         FAIL("no exception");
-    } catch (const fl::stage_crashed& e) {
-        CHECK(e.stage() == "pool.map items 10 to 14");
+    } catch (const fl::process_crashed& e) {
+        CHECK(e.where() == "pool.map items 10 to 14");
         CHECK(e.signal() == SIGKILL);
         CHECK(e.pid() > 0);
+        CHECK(std::string(e.what()) == "forkline: pool.map items 10 to 14 (worker process " + std::to_string(e.pid()) +
+                                           ") was killed by signal 9 (SIGKILL)");
+        CHECK(dynamic_cast<const fl::stage_crashed*>(&e) == nullptr);
     }
     auto crash = pool.submit([] { std::_Exit(3); });
     auto fine = pool.submit([] { return 8; });
     try {
         crash.get();
         FAIL("no exception");
-    } catch (const fl::stage_crashed& e) {
+    } catch (const fl::process_crashed& e) {
         CHECK(e.exit_code() == 3);
         CHECK(e.signal() == 0);
     }

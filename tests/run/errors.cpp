@@ -13,7 +13,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <type_traits>
 
 namespace fl = forkline;
 using namespace forkline::test;
@@ -139,6 +141,37 @@ TEST_CASE("a stage that exits with a code is reported as crashed with that code"
         CHECK(e.signal() == 0);
         CHECK(e.exit_code() == 3);
     }
+}
+
+TEST_CASE("a stage's crash is caught as process_crashed and as stage_crashed", "[run][errors]") {
+    leaves_nothing guard;
+    STATIC_REQUIRE(std::is_base_of_v<fl::process_crashed, fl::stage_crashed>);
+    auto p = fl::iota(0, 1'000) | fl::named("doomed", fl::map([](int i) {
+                 if (i == 7) ::_exit(5);
+                 return i;
+             })) |
+             fl::count();
+    bool as_process = false, as_stage = false;
+    try {
+        fl::run(p, apart);
+        FAIL("no exception");
+    } catch (const fl::process_crashed& e) {
+        as_process = true;
+        CHECK(e.where() == "stage 'doomed'");
+        CHECK(e.signal() == 0);
+        CHECK(e.exit_code() == 5);
+        CHECK(std::string(e.what()) ==
+              "forkline: stage 'doomed' (process " + std::to_string(e.pid()) + ") exited with code 5 before it finished");
+        try {
+            throw;
+        } catch (const fl::stage_crashed& s) {
+            as_stage = true;
+            CHECK(s.stage() == "doomed");
+            CHECK(s.pid() == e.pid());
+        }
+    }
+    CHECK(as_process);
+    CHECK(as_stage);
 }
 
 TEST_CASE("a stage killed from outside with SIGKILL is reported as crashed", "[run][errors]") {

@@ -1,8 +1,8 @@
 // fl::from(range): a source that sends every element of an input range (std or range-v3).
 #pragma once
 
+#include <forkline/core/detail/range_holder.hpp>
 #include <forkline/dsl/detail/element.hpp>
-#include <forkline/dsl/detail/range_holder.hpp>
 
 #include <range/v3/range/concepts.hpp>
 #include <range/v3/range/traits.hpp>

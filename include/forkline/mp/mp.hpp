@@ -5,6 +5,7 @@
 #include <forkline/ipc/cpu_count.hpp>
 #include <forkline/mp/barrier.hpp>
 #include <forkline/mp/condition.hpp>
+#include <forkline/mp/errors.hpp>
 #include <forkline/mp/event.hpp>
 #include <forkline/mp/lock.hpp>
 #include <forkline/mp/manager.hpp>

@@ -4,11 +4,12 @@
 #pragma once
 
 #include <forkline/codec/codec.hpp>
-#include <forkline/dsl/detail/range_holder.hpp>
+#include <forkline/core/detail/range_holder.hpp>
+#include <forkline/core/errors.hpp>
+#include <forkline/core/stream_range.hpp>
 #include <forkline/ipc/cpu_count.hpp>
 #include <forkline/mp/detail/pool_engine.hpp>
-#include <forkline/run/errors.hpp>
-#include <forkline/run/stream_range.hpp>
+#include <forkline/mp/errors.hpp>
 
 #include <range/v3/range/access.hpp>
 #include <range/v3/range/concepts.hpp>
@@ -125,7 +126,7 @@ public:
     }
 
     /// The next chunk's results in input order (ordered) or as they come; none at the end.
-    /// Throws the chunk's task_error / stage_crashed where the chunk would have been.
+    /// Throws the chunk's task_error / process_crashed where the chunk would have been.
     std::optional<std::vector<out_t>> next(bool ordered) {
         auto lock = e_->lock();
         for (;;) {
@@ -252,7 +253,7 @@ constexpr bool pool_call_ok() {
 /// The result of pool.submit, which arrives later: get() waits for it (running the pool meanwhile)
 /// and returns it, or throws what the task threw. Movable, not copyable; get() once.
 /// Example: `auto f = pool.submit(fib, 30); ... long r = f.get();`
-/// Errors: get() throws fl::task_error when the task threw, fl::stage_crashed when its worker died,
+/// Errors: get() throws fl::task_error when the task threw, fl::process_crashed when its worker died,
 /// std::runtime_error when the pool was terminated first, std::future_error on an empty future.
 template <class R>
 class future {
@@ -315,7 +316,7 @@ private:
 /// captures are plain values taken by value (an int, a double, a struct of them); arguments and
 /// results are any fl::transferable type. Captured pointers and references would point into the
 /// worker's own copy of memory as it was when the worker started: do not capture them.
-/// A worker that dies in a task fails that task (fl::stage_crashed) and is replaced; the other
+/// A worker that dies in a task fails that task (fl::process_crashed) and is replaced; the other
 /// tasks go on. Not copyable; movable. Its calls may come from several threads (they take turns).
 ///
 /// Example:
@@ -353,7 +354,7 @@ public:
     /// fn applied to every element of `range`, in order, computed by the workers `chunksize`
     /// elements at a time (default: about four chunks per worker for a sized range, else 1).
     /// Example: `pool.map([](int x) { return x * x; }, std::vector{1, 2, 3})` returns {1, 4, 9}.
-    /// Errors: the first failing element's task_error (or stage_crashed), in input order, after
+    /// Errors: the first failing element's task_error (or process_crashed), in input order, after
     /// the elements before it were computed; the pool stays usable.
     template <class Fn, class R>
     auto map(Fn fn, R&& range, std::size_t chunksize = 0) {

@@ -1,8 +1,8 @@
 // fl::run(pipeline[, options]): plan, fork, run, and return the sink's result in the caller.
 #pragma once
 
+#include <forkline/core/errors.hpp>
 #include <forkline/run/detail/entry.hpp>
-#include <forkline/run/errors.hpp>
 
 #include <optional>
 

@@ -1,9 +1,9 @@
 // fl::stream(pipeline[, options]): a pipeline without a sink, read as an input range in the caller.
 #pragma once
 
+#include <forkline/core/errors.hpp>
+#include <forkline/core/stream_range.hpp>
 #include <forkline/run/detail/entry.hpp>
-#include <forkline/run/errors.hpp>
-#include <forkline/run/stream_range.hpp>
 
 #include <memory>
 #include <optional>

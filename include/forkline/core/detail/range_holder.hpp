@@ -1,5 +1,6 @@
-// How a source keeps the range it was given: an lvalue by reference (the caller keeps it alive
-// until the run ends, and the forked source process sees it unchanged), an rvalue by value.
+// How whatever reads a range later keeps the range it was given (fl::from's source, a pool
+// call): an lvalue by reference (the caller keeps it alive until the run or call ends, and a
+// forked process sees it unchanged), an rvalue by value.
 #pragma once
 
 #include <memory>
