@@ -1,3 +1,4 @@
+#include <forkline/ipc/os.hpp>
 #include <forkline/ipc/spawn.hpp>
 #include <forkline/ipc/waiter.hpp>
 
@@ -24,8 +25,6 @@ namespace forkline::ipc {
 
 namespace {
 pid_t parent_pid = 0;  // in a worker: the process that started it
-
-double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; }
 
 // Lifelines. A worker must die with the process that started it, whatever either is doing: the
 // worker may be deep in a stage's own code, and PR_SET_PDEATHSIG fires when the forking *thread*
@@ -168,7 +167,7 @@ bool reap(pid_t pid, bool block, exit_status& out) noexcept {
     release_lifeline(pid);
     out.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    out.cpu = seconds(ru.ru_utime) + seconds(ru.ru_stime);
+    out.cpu = detail::cpu_seconds(ru);
     out.peak_rss_kib = ru.ru_maxrss;
     return true;
 }

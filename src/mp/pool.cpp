@@ -1,6 +1,7 @@
 // fl::pool's engine: the shared region, the workers' loop, dispatch, collection and burial.
 #include <forkline/core/errors.hpp>
 #include <forkline/ipc/cpu_count.hpp>
+#include <forkline/ipc/os.hpp>
 #include <forkline/ipc/region.hpp>
 #include <forkline/ipc/ring.hpp>
 #include <forkline/ipc/shared_text.hpp>
@@ -8,7 +9,6 @@
 #include <forkline/mp/detail/pool_engine.hpp>
 #include <forkline/mp/errors.hpp>
 
-#include <cxxabi.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -53,14 +53,6 @@ struct worker_slot {
     std::atomic<std::uint64_t> running{0};  ///< the task it runs, 0 between tasks
     std::atomic<std::uint32_t> state{starting};
 };
-
-std::string demangle(const char* name) {
-    int status = 0;
-    char* readable = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-    std::string s = status == 0 && readable ? readable : name;
-    std::free(readable);
-    return s;
-}
 
 /// The name of the exception in flight, and its message.
 std::pair<std::string, std::string> describe_current() {

@@ -1,9 +1,9 @@
 // fl::process: fork, wait (through a pidfd when the kernel has them), signals, and the registry
 // of started children that active_children() reads and the exit handler joins.
+#include <forkline/ipc/os.hpp>
 #include <forkline/ipc/spawn.hpp>
 #include <forkline/mp/process.hpp>
 
-#include <cxxabi.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -89,10 +89,7 @@ void child_body(void* arg) noexcept {
         try {
             throw;
         } catch (const std::exception& e) {
-            int status = 0;
-            char* readable = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
-            type = status == 0 && readable ? readable : typeid(e).name();
-            std::free(readable);
+            type = detail::demangle(typeid(e).name());
             message = e.what();
         } catch (...) {
         }

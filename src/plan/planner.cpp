@@ -1,172 +1,14 @@
-// Planner v1 and the plan's printers: one process per stage, the last element in the caller.
+// The planner: from the stages' descriptions and the machine to process groups, in named steps
+// (names, blocks, fusion, replicas, groups, rings, pinning and spinning).
 #include <forkline/ipc/cpu_count.hpp>
 #include <forkline/plan/plan.hpp>
-
-#include <cxxabi.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
-#include <memory>
-#include <sstream>
-#include <stdexcept>
 
 namespace forkline {
-
-pipeline_plan::pipeline_plan(std::vector<stage_info> stages, std::vector<process_group> groups,
-                             std::vector<ring_info> rings, unsigned cpus, std::uint32_t spin,
-                             std::vector<std::string> reasons)
-    : stages_(std::move(stages)),
-      groups_(std::move(groups)),
-      rings_(std::move(rings)),
-      cpus_(cpus),
-      spin_(spin),
-      reasons_(std::move(reasons)) {}
-
-std::vector<std::size_t> pipeline_plan::groups_of(std::size_t stage) const {
-    std::vector<std::size_t> out;
-    for (std::size_t g = 0; g < groups_.size(); ++g)
-        if (std::find(groups_[g].stages.begin(), groups_[g].stages.end(), stage) != groups_[g].stages.end())
-            out.push_back(g);
-    if (out.empty()) throw std::out_of_range("forkline::pipeline_plan::groups_of: no such stage");
-    return out;
-}
-
-std::size_t pipeline_plan::caller_group() const noexcept {
-    for (std::size_t g = 0; g < groups_.size(); ++g)
-        if (groups_[g].in_caller) return g;
-    return groups_.size() - 1;
-}
-
-std::vector<std::size_t> pipeline_plan::rings_from(std::size_t group) const {
-    std::vector<std::size_t> out;
-    for (std::size_t r = 0; r < rings_.size(); ++r)
-        if (rings_[r].from_group == group) out.push_back(r);
-    return out;
-}
-
-std::vector<std::size_t> pipeline_plan::rings_to(std::size_t group) const {
-    std::vector<std::size_t> out;
-    for (std::size_t r = 0; r < rings_.size(); ++r)
-        if (rings_[r].to_group == group) out.push_back(r);
-    return out;
-}
-
-std::string pipeline_plan::label(std::size_t group, std::size_t stage) const {
-    std::string s = stages_.at(stage).name;
-    if (groups_.at(group).replica >= 0) s += "[" + std::to_string(groups_[group].replica) + "]";
-    return s;
-}
-
-namespace {
-
-std::string process_label(const process_group& g, std::size_t index) {
-    std::string label = g.in_caller ? "caller" : "p";
-    if (!g.in_caller) label += std::to_string(index);
-    return label;
-}
-
-/// "p1", or "p2-p61@cpu2-61" for a run of replicas: compact even for many cores.
-std::string process_list(const std::vector<process_group>& groups, const std::vector<std::size_t>& ids) {
-    auto label = [&](std::size_t g) { return process_label(groups[g], g); };
-    std::string s = label(ids.front());
-    if (ids.size() > 1) s += "-" + label(ids.back());
-    int first_cpu = groups[ids.front()].cpu, last_cpu = groups[ids.back()].cpu;
-    if (first_cpu >= 0) {
-        s += "@cpu" + std::to_string(first_cpu);
-        if (ids.size() > 1) s += "-" + std::to_string(last_cpu);
-    }
-    return s;
-}
-
-std::string human_bytes(std::uint64_t n) {
-    if (n >= (1u << 20) && n % (1u << 20) == 0) return std::to_string(n >> 20) + " MiB";
-    if (n >= 1024 && n % 1024 == 0) return std::to_string(n >> 10) + " KiB";
-    return std::to_string(n) + " B";
-}
-
-std::string ring_label(const ring_info& e) {
-    if (e.fixed_slots)
-        return std::to_string(e.capacity) + " slots x " + std::to_string(e.unit) + " B (" + human_bytes(e.bytes()) + ")";
-    return human_bytes(e.bytes()) + " of records";
-}
-
-void replace_all(std::string& s, const std::string& from, const std::string& to) {
-    // Builds a new string rather than replacing in place, which GCC 12 misreads as overlapping copies.
-    std::string out;
-    std::size_t at = 0;
-    for (std::size_t p; (p = s.find(from, at)) != std::string::npos; at = p + from.size()) out.append(s, at, p - at) += to;
-    s = out.append(s, at);
-}
-
-std::string dot_escape(std::string s) {
-    replace_all(s, "\\", "\\\\");
-    replace_all(s, "\"", "\\\"");
-    return s;
-}
-
-}  // namespace
-
-std::string pipeline_plan::describe() const {
-    std::vector<std::vector<std::string>> rows{{"stage", "processes", "input", "output", "output rings"}};
-    for (std::size_t i = 0; i < stages_.size(); ++i) {
-        const auto& s = stages_[i];
-        std::string procs = process_list(groups_, groups_of(i));
-        std::size_t n = 0;
-        const ring_info* any = nullptr;
-        for (const auto& r : rings_)
-            if (r.from == i) ++n, any = &r;
-        std::string ring = any ? (n > 1 ? std::to_string(n) + " x " : "") + ring_label(*any) : "-";
-        if (any && any->sequenced) ring += ", numbered";
-        std::string name = s.name;
-        if (s.split)
-            name += s.ordered ? " (split, in order)" : " (split)";
-        else if (s.spread != spread_kind::none)
-            name += s.spread == spread_kind::farm ? (s.ordered ? " (farm)" : " (farm, unordered)") : " (partitioned)";
-        rows.push_back({name, procs, s.input.empty() ? "-" : s.input, s.output.empty() ? "-" : s.output, ring});
-    }
-    std::vector<std::size_t> w(5, 0);
-    for (const auto& r : rows)
-        for (std::size_t k = 0; k < 5; ++k) w[k] = std::max(w[k], r[k].size());
-    std::ostringstream out;
-    out << stages_.size() << " stages in " << groups_.size() << " processes on " << cpus_ << " cores\n";
-    for (const auto& r : rows) {
-        std::string line;
-        for (std::size_t k = 0; k < 5; ++k) {
-            line += r[k];
-            if (k < 4) line += std::string(w[k] - r[k].size() + 2, ' ');
-        }
-        out << line << '\n';
-    }
-    for (const auto& why : reasons_) out << "why: " << why << '\n';
-    return out.str();
-}
-
-std::string pipeline_plan::to_dot() const {
-    std::ostringstream out;
-    out << "digraph forkline {\n  rankdir=LR;\n  node [shape=box];\n";
-    for (std::size_t g = 0; g < groups_.size(); ++g) {
-        out << "  subgraph cluster_" << g << " {\n    label=\"" << process_label(groups_[g], g);
-        if (groups_[g].cpu >= 0) out << " @cpu" << groups_[g].cpu;
-        out << "\";\n";
-        for (std::size_t s : groups_[g].stages)
-            out << "    g" << g << "s" << s << " [label=\"" << dot_escape(label(g, s)) << "\"];\n";
-        out << "  }\n";
-    }
-    for (const auto& r : rings_)
-        out << "  g" << r.from_group << "s" << r.from << " -> g" << r.to_group << "s" << r.from + 1 << " [label=\""
-            << dot_escape(stages_[r.from].output) << "\\n" << dot_escape(ring_label(r)) << "\"];\n";
-    // Stages fused into one process follow each other inside its cluster.
-    for (std::size_t g = 0; g < groups_.size(); ++g)
-        for (std::size_t k = 1; k < groups_[g].stages.size(); ++k)
-            out << "  g" << g << "s" << groups_[g].stages[k - 1] << " -> g" << g << "s" << groups_[g].stages[k]
-                << " [style=dashed];\n";
-    out << "}\n";
-    return out.str();
-}
 
 namespace detail {
 
@@ -343,30 +185,50 @@ void adapt_parallel(std::vector<block>& blocks, const std::vector<bool>& open, s
     }
 }
 
-}  // namespace
+/// Spin counts: how often a waiting process polls its ring before it sleeps. When every process
+/// has a core of its own, polling costs no one anything and the other side's next batch usually
+/// comes within it; when processes share cores, a waiting one should give its core to one that
+/// has work almost at once.
+constexpr std::uint32_t spin_own_cores = 4096;
+constexpr std::uint32_t spin_shared_cores = 64;
+/// Into an adaptive stage, rings get this fraction of ring_bytes (1/16).
+constexpr std::size_t adaptive_ring_share = 16;
+/// A byte ring holds at least this many bytes, whatever ring_bytes says.
+constexpr std::uint64_t min_byte_ring = 64;
 
-pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
-    unsigned cpus = opts.cpus ? opts.cpus : cpu_count();
-    // Stages that share a name ("map", "map") are told apart in plans and errors: "map#1", "map#2".
+/// Names: stages that share a name ("map", "map") are told apart in plans and errors: "map#1", "map#2".
+void tell_apart(std::vector<stage_info>& stages) {
     std::map<std::string, int> uses, seen;
     for (const auto& s : stages) ++uses[s.name];
     for (auto& s : stages)
         if (uses[s.name] > 1) s.name += "#" + std::to_string(++seen[s.name]);
-    std::vector<std::string> reasons;
-    auto blocks = initial_blocks(stages);
-    // Parallel stages count as one process while deciding on fusion: they take what is left.
+}
+
+/// Fusion: as options::fuse asks, by default only when there would be more processes than cores.
+/// Parallel stages count as one process while deciding: they take what is left.
+void fusion(std::vector<block>& blocks, const std::vector<stage_info>& stages, std::optional<bool> asked,
+            unsigned cpus, std::vector<std::string>& reasons) {
     std::vector<block> counted = blocks;
     for (auto& b : counted)
         if (b.spread && b.replicas == 0) b.replicas = 1;
-    bool fuse_on = opts.fuse.value_or(processes(counted) > cpus);
-    if (fuse_on) fuse(blocks, stages, opts.fuse.value_or(false), cpus, reasons);
-    std::vector<bool> open_before;
-    for (const auto& b : blocks) open_before.push_back(b.spread && b.replicas == 0);
-    size_parallel(blocks, stages, cpus, opts.parallel, reasons);
-    if (opts.adaptive) adapt_parallel(blocks, open_before, stages, cpus, reasons);
+    if (asked.value_or(processes(counted) > cpus)) fuse(blocks, stages, asked.value_or(false), cpus, reasons);
+}
 
+/// Replicas: fl::parallel stages get theirs from the cores left; with options::adaptive, all
+/// the cores start and the planned share is fed.
+void replicas(std::vector<block>& blocks, std::vector<stage_info>& stages, const options& opts, unsigned cpus,
+              std::vector<std::string>& reasons) {
+    std::vector<bool> open;
+    for (const auto& b : blocks) open.push_back(b.spread && b.replicas == 0);
+    size_parallel(blocks, stages, cpus, opts.parallel, reasons);
+    if (opts.adaptive) adapt_parallel(blocks, open, stages, cpus, reasons);
+}
+
+/// Groups: one process per plain block, one per replica of a spread one; `of_block` gets the
+/// groups of each block.
+std::vector<process_group> groups_for(const std::vector<block>& blocks,
+                                      std::vector<std::vector<std::size_t>>& of_block) {
     std::vector<process_group> groups;
-    std::vector<std::vector<std::size_t>> groups_of_block;
     for (const auto& b : blocks) {
         std::vector<std::size_t> ids;
         std::vector<std::size_t> members;
@@ -380,9 +242,14 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
             ids.push_back(groups.size());
             groups.push_back({members, b.caller, -1, -1});
         }
-        groups_of_block.push_back(ids);
+        of_block.push_back(ids);
     }
+    return groups;
+}
 
+/// Rings: one from every group of a block to every group of the next, sized by ring_bytes.
+std::vector<ring_info> rings_for(const std::vector<block>& blocks, const std::vector<stage_info>& stages,
+                                 const std::vector<std::vector<std::size_t>>& groups_of_block, std::size_t ring_bytes) {
     std::vector<ring_info> rings;
     for (std::size_t k = 0; k + 1 < blocks.size(); ++k) {
         std::size_t from = blocks[k].last;
@@ -395,8 +262,8 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
         r.unit = r.fixed_slots ? std::max<std::size_t>(seq ? s.seq_item_size : s.item_size, 1) : 1;
         // Into an adaptive stage, rings are short: what one replica has queued when the stage is
         // re-sized stays little, so the new replicas get work at once.
-        std::size_t bytes = stages[from + 1].active ? opts.ring_bytes / 16 : opts.ring_bytes;
-        std::uint64_t units = std::max<std::uint64_t>(bytes / r.unit, r.fixed_slots ? 1 : 64);
+        std::size_t bytes = stages[from + 1].active ? ring_bytes / adaptive_ring_share : ring_bytes;
+        std::uint64_t units = std::max<std::uint64_t>(bytes / r.unit, r.fixed_slots ? 1 : min_byte_ring);
         r.capacity = std::bit_floor(units);
         for (std::size_t a : groups_of_block[k])
             for (std::size_t b : groups_of_block[k + 1]) {
@@ -405,66 +272,64 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
                 rings.push_back(r);
             }
     }
+    return rings;
+}
 
-    // Processes that wait for the end of their input (a keyed aggregation's merge) take no core
-    // while the others work.
-    auto waits = [&](const process_group& g) { return stages[g.stages.front()].late; };
-    std::size_t children = 0, working = 0;
+/// Processes that wait for the end of their input (a keyed aggregation's merge) take no core
+/// while the others work.
+bool waits(const std::vector<stage_info>& stages, const process_group& g) { return stages[g.stages.front()].late; }
+
+/// The processes that work while the items flow, and how many of them are workers (not the caller).
+struct working_processes {
+    std::size_t children = 0, all = 0;
+};
+
+working_processes count_working(const std::vector<process_group>& groups, const std::vector<stage_info>& stages) {
+    working_processes n;
     for (const auto& g : groups) {
-        children += g.in_caller || waits(g) ? 0 : 1;
-        working += waits(g) ? 0 : 1;
+        n.children += g.in_caller || waits(stages, g) ? 0 : 1;
+        n.all += waits(stages, g) ? 0 : 1;
     }
-    // Pins are positions in the affinity mask (cpu k: its k-th core), so a plan made for pretended
-    // cores reads the same on every machine; the supervisor maps them onto the real mask.
-    if (opts.pin && working <= cpus) {
-        int c = 0;
-        for (auto& g : groups)
-            if (!g.in_caller && !waits(g)) g.cpu = c++;
-        reasons.push_back("pinned " + std::to_string(children) + " worker processes to cores of their own (" +
-                          std::to_string(working) + " processes, " + std::to_string(cpus) + " cores)");
-    }
-    // Spinning only pays when every process has a core of its own; otherwise a waiting process
-    // should give its core to one that has work.
-    std::uint32_t spin = working <= cpus ? 4096 : 64;
-    if (spin == 64)
-        reasons.push_back(std::to_string(working) + " processes share " + std::to_string(cpus) +
-                          " cores: waiting processes sleep almost at once");
+    return n;
+}
+
+/// Pinning, when every working process can have a core. Pins are positions in the affinity mask
+/// (cpu k: its k-th core), so a plan made for pretended cores reads the same on every machine;
+/// the supervisor maps them onto the real mask.
+void pin(std::vector<process_group>& groups, const std::vector<stage_info>& stages, working_processes working,
+         unsigned cpus, std::vector<std::string>& reasons) {
+    if (working.all > cpus) return;
+    int c = 0;
+    for (auto& g : groups)
+        if (!g.in_caller && !waits(stages, g)) g.cpu = c++;
+    reasons.push_back("pinned " + std::to_string(working.children) + " worker processes to cores of their own (" +
+                      std::to_string(working.all) + " processes, " + std::to_string(cpus) + " cores)");
+}
+
+/// Spinning only pays when every process has a core of its own.
+std::uint32_t spin_for(working_processes working, unsigned cpus, std::vector<std::string>& reasons) {
+    if (working.all <= cpus) return spin_own_cores;
+    reasons.push_back(std::to_string(working.all) + " processes share " + std::to_string(cpus) +
+                      " cores: waiting processes sleep almost at once");
+    return spin_shared_cores;
+}
+
+}  // namespace
+
+pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
+    unsigned cpus = opts.cpus ? opts.cpus : cpu_count();
+    std::vector<std::string> reasons;
+    tell_apart(stages);
+    auto blocks = initial_blocks(stages);
+    fusion(blocks, stages, opts.fuse, cpus, reasons);
+    replicas(blocks, stages, opts, cpus, reasons);
+    std::vector<std::vector<std::size_t>> groups_of_block;
+    auto groups = groups_for(blocks, groups_of_block);
+    auto rings = rings_for(blocks, stages, groups_of_block, opts.ring_bytes);
+    auto working = count_working(groups, stages);
+    if (opts.pin) pin(groups, stages, working, cpus, reasons);
+    std::uint32_t spin = spin_for(working, cpus, reasons);
     return pipeline_plan(std::move(stages), std::move(groups), std::move(rings), cpus, spin, std::move(reasons));
-}
-
-std::vector<int> affinity_cores() {
-    std::vector<int> out;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0)
-        for (int c = 0; c < CPU_SETSIZE; ++c)
-            if (CPU_ISSET(c, &set)) out.push_back(c);
-    return out;
-}
-
-std::string readable_type_name(const char* mangled) {
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> d(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
-    std::string s = status == 0 && d ? d.get() : mangled;
-    replace_all(s, "std::__cxx11::", "std::");
-    replace_all(s, "std::basic_string<char, std::char_traits<char>, std::allocator<char> >", "std::string");
-    // Drop default allocators and comparators, which only add noise.
-    for (const char* noise : {", std::allocator<", ", std::less<", ", std::hash<", ", std::equal_to<"}) {
-        for (std::size_t p; (p = s.find(noise)) != std::string::npos;) {
-            std::size_t q = p + std::string(noise).size();
-            int depth = 1;
-            while (q < s.size() && depth > 0) {
-                if (s[q] == '<') ++depth;
-                if (s[q] == '>') --depth;
-                ++q;
-            }
-            while (q < s.size() && s[q] == ' ') ++q;
-            s.erase(p, q - p);
-        }
-    }
-    replace_all(s, "> >", ">>");
-    replace_all(s, "> >", ">>");
-    return s;
 }
 
 }  // namespace detail

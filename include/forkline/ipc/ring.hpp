@@ -6,6 +6,7 @@
 // through it in pieces).
 #pragma once
 
+#include <forkline/config.hpp>
 #include <forkline/ipc/waiter.hpp>
 
 #include <algorithm>
@@ -18,10 +19,6 @@
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
-
-/// The per-item paths of the rings must inline into the stage loops; their rare paths must not.
-#define FORKLINE_HOT [[gnu::always_inline]] inline
-#define FORKLINE_COLD [[gnu::noinline, gnu::cold]]
 
 namespace forkline::ipc {
 

@@ -1,9 +1,11 @@
 // The plan of a run: which process runs which stages (fused groups, farm replicas), which core
 // it is pinned to, the item type on every edge and the rings that carry it, and why. Computed by
 // the planner (src/plan) from a description of the stages that the templates produce;
-// fl::plan(pipeline) returns it without running anything.
+// fl::plan(pipeline) returns it without running anything. Its queries and printers are in
+// src/plan/plan.cpp, the planning steps in src/plan/planner.cpp.
 #pragma once
 
+#include <forkline/ipc/os.hpp>  // readable_type_name, which names the item types of a stage_info
 #include <forkline/plan/options.hpp>
 
 #include <cstddef>
@@ -98,10 +100,6 @@ namespace detail {
 /// The planner: fuses plain stages when processes would outnumber cores, gives spare cores to
 /// fl::parallel stages, pins when every process has a core.
 pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts);
-/// The cores in this process's affinity mask, in order.
-std::vector<int> affinity_cores();
-/// A readable name for a mangled type name ("std::string" rather than its full spelling).
-std::string readable_type_name(const char* mangled);
 }  // namespace detail
 
 }  // namespace forkline

@@ -1,6 +1,8 @@
-// The supervisor of one run: lays out the shared region (control block, rings), forks one process
-// per process group, watches them, and turns the first failure into fl::stage_error or
-// fl::stage_crashed once every process has stopped. All of it is compiled in src/run.
+// The supervisor of one run: maps the shared region (as region_layout lays it out) and builds what
+// lives in it, forks one process per process group (worker_processes), records the first failure
+// (failure_log) and throws it as fl::stage_error or fl::stage_crashed once every process has
+// stopped, and with options::adaptive measures the processes and applies what the policy in
+// plan/detail/adaptive.hpp decides. All of it is compiled in src/run.
 #pragma once
 
 #include <forkline/dsl/detail/split.hpp>
@@ -9,6 +11,8 @@
 #include <forkline/ipc/region.hpp>
 #include <forkline/ipc/shared_text.hpp>
 #include <forkline/plan/plan.hpp>
+#include <forkline/run/detail/failures.hpp>
+#include <forkline/run/detail/processes.hpp>
 
 #include <pthread.h>
 #include <sys/types.h>
@@ -22,7 +26,7 @@
 
 namespace forkline::detail {
 
-struct control_block;
+struct region_layout;
 
 class supervisor {
 public:
@@ -69,35 +73,24 @@ public:
 
 
 private:
-    struct child {
-        pid_t pid;
-        std::size_t group;
-        bool reaped = false;
-        double cpu_seconds = 0;
-        long peak_rss_kib = 0;
-    };
     /// The waiter a group sleeps on when it reads from (or writes to) several rings at once;
     /// those rings point at it instead of their own.
     ipc::waiter& fan_in(std::size_t group) const noexcept { return waiters_[2 * group]; }
     ipc::waiter& fan_out(std::size_t group) const noexcept { return waiters_[2 * group + 1]; }
-    void poll_children();
-    bool reap(child& c, bool block);
-    void reaped(child& c, const ipc::exit_status& status);
-    void watch_children();
+    void place(const region_layout& layout);
+    static void on_exit(void* self, const worker_processes::child& c, const ipc::exit_status& status) noexcept;
     void fill_report() noexcept;
     struct adapter;
-    void resize_parallel(adapter& a, pthread_t caller);
+    void measure_and_resize(adapter& a, pthread_t caller);
     void stop_adapting() noexcept;
     std::unique_ptr<adapter> adapter_;
     void teardown() noexcept;
-    [[noreturn]] void throw_recorded();
     static void on_caller_wake(void* self);
-    double last_watch_ = 0;  ///< when the caller last looked at its children
 
     pipeline_plan plan_;
     ipc::shared_region region_;
     ipc::shared_text error_text_;  ///< the first failure's message, of any length
-    control_block* control_ = nullptr;
+    failure_log failures_;
     std::atomic<std::uint32_t>* states_ = nullptr;  ///< one per process group, in the region
     std::vector<std::atomic<std::uint32_t>*> stages_;  ///< the stage each group runs now, in the region
     ipc::waiter* waiters_ = nullptr;                  ///< two per process group, in the region
@@ -108,7 +101,7 @@ private:
     ipc::shared_text rejects_text_;
     std::vector<ipc::ring_control*> rings_;
     std::vector<void*> data_;
-    std::vector<child> children_;
+    worker_processes workers_;
     run_report* report_ = nullptr;
     double started_ = 0, caller_cpu_ = 0;  ///< clock readings at the start, for the report
 };

@@ -5,7 +5,8 @@
 // (run/detail/wiring.hpp) picks them from the plan.
 #pragma once
 
-#include <forkline/ipc/ring.hpp>
+#include <forkline/config.hpp>
+#include <forkline/ipc/waiter.hpp>
 #include <forkline/run/detail/channel.hpp>
 
 #include <cstdint>

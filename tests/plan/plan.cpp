@@ -14,7 +14,7 @@ auto sample() {
 }
 }  // namespace
 
-TEST_CASE("the v1 planner gives every stage a process and the sink the caller", "[run][plan]") {
+TEST_CASE("the v1 planner gives every stage a process and the sink the caller", "[plan]") {
     auto p = fl::plan(sample(), fl::options{.cpus = 4, .pin = false});
     REQUIRE(p.stages().size() == 4);
     REQUIRE(p.groups().size() == 4);
@@ -27,7 +27,7 @@ TEST_CASE("the v1 planner gives every stage a process and the sink the caller", 
     CHECK(forkline::test::no_children_left());
 }
 
-TEST_CASE("plan records item types and picks the ring kind from them", "[run][plan]") {
+TEST_CASE("plan records item types and picks the ring kind from them", "[plan]") {
     auto p = fl::plan(sample(), fl::options{.cpus = 4});
     CHECK(p.stages()[0].output == "long");
     CHECK(p.stages()[1].input == "long");
@@ -41,14 +41,14 @@ TEST_CASE("plan records item types and picks the ring kind from them", "[run][pl
     CHECK(p.rings()[2].fixed_slots);
 }
 
-TEST_CASE("ring_bytes sets every ring's capacity, rounded down to a power of two", "[run][plan]") {
+TEST_CASE("ring_bytes sets every ring's capacity, rounded down to a power of two", "[plan]") {
     auto p = fl::plan(sample(), fl::options{.ring_bytes = 3000, .cpus = 4});
     CHECK(p.rings()[0].capacity == 256);  // 3000 / 8 = 375 slots -> 256
     CHECK(p.rings()[1].capacity == 2048);
     CHECK(p.rings()[0].bytes() <= 3000);
 }
 
-TEST_CASE("describe prints each stage with its process, types and ring", "[run][plan]") {
+TEST_CASE("describe prints each stage with its process, types and ring", "[plan]") {
     std::string text = fl::plan(sample(), fl::options{.cpus = 4}).describe();
     CHECK_THAT(text, Catch::Matchers::StartsWith("4 stages in 4 processes on 4 cores\n"));
     CHECK_THAT(text, Catch::Matchers::Contains("iota"));
@@ -59,7 +59,7 @@ TEST_CASE("describe prints each stage with its process, types and ring", "[run][
     CHECK_THAT(text, Catch::Matchers::Contains("256 KiB of records"));
 }
 
-TEST_CASE("to_dot draws a cluster per process and an edge per ring", "[run][plan]") {
+TEST_CASE("to_dot draws a cluster per process and an edge per ring", "[plan]") {
     std::string dot = fl::plan(sample(), fl::options{.cpus = 4}).to_dot();
     CHECK_THAT(dot, Catch::Matchers::StartsWith("digraph forkline {"));
     CHECK_THAT(dot, Catch::Matchers::Contains("subgraph cluster_3"));
@@ -68,14 +68,14 @@ TEST_CASE("to_dot draws a cluster per process and an edge per ring", "[run][plan
     CHECK_THAT(dot, Catch::Matchers::Contains("label=\"lengths\""));
 }
 
-TEST_CASE("a stream's plan ends in the caller", "[run][plan]") {
+TEST_CASE("a stream's plan ends in the caller", "[plan]") {
     auto p = fl::plan(fl::iota(0, 3) | fl::map([](int i) { return i; }), fl::options{.cpus = 4});
     REQUIRE(p.stages().size() == 3);
     CHECK(p.stages()[2].role == fl::element_role::output);
     CHECK(p.groups()[2].in_caller);
 }
 
-TEST_CASE("a run report gives every process its stages and CPU time", "[run][plan]") {
+TEST_CASE("a run report gives every process its stages and CPU time", "[plan]") {
     fl::run_report report;
     auto n = fl::run(fl::iota(0, 100'000) | fl::named("half", fl::map([](int i) { return i / 2; })) | fl::count(),
                      fl::options{.fuse = false, .report = &report});

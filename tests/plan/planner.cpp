@@ -1,5 +1,6 @@
 // The planner's choices on pretended machines, read from the plan: no process starts, no timing.
 #include "../support.hpp"
+#include "pretended.hpp"
 
 #include <forkline/forkline.hpp>
 
@@ -7,20 +8,9 @@
 
 namespace fl = forkline;
 using Catch::Matchers::Contains;
+using fl::test::on;
 
-namespace {
-auto pipeline() {
-    return fl::iota(0L, 10L) | fl::named("parse", fl::map([](long i) { return i; })) |
-           fl::named("score", fl::parallel(fl::map([](long i) { return i * 2; }))) |
-           fl::filter([](long i) { return i > 0; }) | fl::reduce(0L, std::plus<>{});
-}
-fl::pipeline_plan on(unsigned cores, fl::options o = {}) {
-    o.cpus = cores;
-    return fl::plan(pipeline(), o);
-}
-}  // namespace
-
-TEST_CASE("on 1 core the planner fuses what it can and gives parallel one replica", "[run][planner]") {
+TEST_CASE("on 1 core the planner fuses what it can and gives parallel one replica", "[plan][planner]") {
     auto p = on(1);
     REQUIRE(p.groups().size() == 4);
     CHECK(p.groups()[0].stages == std::vector<std::size_t>{0, 1});  // iota + parse
@@ -37,14 +27,14 @@ TEST_CASE("on 1 core the planner fuses what it can and gives parallel one replic
     for (const auto& g : p.groups()) CHECK(g.cpu == -1);
 }
 
-TEST_CASE("on 2 cores the planner fuses the same way", "[run][planner]") {
+TEST_CASE("on 2 cores the planner fuses the same way", "[plan][planner]") {
     auto p = on(2);
     CHECK(p.groups().size() == 5);  // score has a replica per core
     CHECK(p.groups()[0].stages == std::vector<std::size_t>{0, 1});
     CHECK_THAT(p.describe(), Contains("fused 5 processes to fit 2 cores"));
 }
 
-TEST_CASE("nothing is fused into the caller, which runs the sink alone", "[run][planner]") {
+TEST_CASE("nothing is fused into the caller, which runs the sink alone", "[plan][planner]") {
     // A stage in the caller could not be killed if it got stuck in its own code.
     auto id = [](long i) { return i; };
     auto chain = fl::iota(0L, 10L) | fl::map(id) | fl::map(id) | fl::map(id) | fl::count();
@@ -60,7 +50,7 @@ TEST_CASE("nothing is fused into the caller, which runs the sink alone", "[run][
     CHECK(streamed.groups()[streamed.caller_group()].stages == std::vector<std::size_t>{3});  // "stream"
 }
 
-TEST_CASE("by default parallel gets a replica per core, the other processes sharing the cores", "[run][planner]") {
+TEST_CASE("by default parallel gets a replica per core, the other processes sharing the cores", "[plan][planner]") {
     auto p = on(8);
     CHECK(p.groups_of(2).size() == 8);
     auto text = p.describe();
@@ -77,7 +67,7 @@ TEST_CASE("by default parallel gets a replica per core, the other processes shar
     CHECK_THAT(mixed.describe(), Contains("why: parallel map#3: 5 replicas (5 of 8 cores left by 3 replicas of fixed farms)"));
 }
 
-TEST_CASE("on 8 cores with spare_cores every stage has a process and parallel gets the spare cores", "[run][planner]") {
+TEST_CASE("on 8 cores with spare_cores every stage has a process and parallel gets the spare cores", "[plan][planner]") {
     auto p = on(8, fl::options{.parallel = fl::spare_cores});
     REQUIRE(p.groups().size() == 8);
     CHECK(p.groups_of(2).size() == 4);
@@ -91,13 +81,13 @@ TEST_CASE("on 8 cores with spare_cores every stage has a process and parallel ge
     CHECK(p.rings().size() == 1 + 4 + 4 + 1);
 }
 
-TEST_CASE("on 64 cores with spare_cores parallel takes 60 replicas", "[run][planner]") {
+TEST_CASE("on 64 cores with spare_cores parallel takes 60 replicas", "[plan][planner]") {
     auto p = on(64, fl::options{.parallel = fl::spare_cores});
     CHECK(p.groups_of(2).size() == 60);
     CHECK_THAT(p.describe(), Contains("p2-p61@cpu2-61"));
 }
 
-TEST_CASE("options force fusion on or off and turn pinning off", "[run][planner]") {
+TEST_CASE("options force fusion on or off and turn pinning off", "[plan][planner]") {
     auto never = on(1, fl::options{.fuse = false});
     CHECK(never.groups().size() == 5);
     auto always = on(64, fl::options{.fuse = true});
@@ -107,15 +97,15 @@ TEST_CASE("options force fusion on or off and turn pinning off", "[run][planner]
     for (const auto& g : loose.groups()) CHECK(g.cpu == -1);
 }
 
-TEST_CASE("a fused pipeline runs and gives the same result", "[run][planner]") {
+TEST_CASE("a fused pipeline runs and gives the same result", "[plan][planner]") {
     long expect = 0;
     for (long i = 0; i < 10; ++i) expect += i * 2 > 0 ? i * 2 : 0;
-    CHECK(fl::run(pipeline(), fl::options{.fuse = true}) == expect);
-    CHECK(fl::run(pipeline(), fl::options{.fuse = false}) == expect);
+    CHECK(fl::run(fl::test::scored_pipeline(), fl::options{.fuse = true}) == expect);
+    CHECK(fl::run(fl::test::scored_pipeline(), fl::options{.fuse = false}) == expect);
     CHECK(forkline::test::no_children_left());
 }
 
-TEST_CASE("a fused stage's exception names that stage", "[run][planner]") {
+TEST_CASE("a fused stage's exception names that stage", "[plan][planner]") {
     auto p = fl::iota(0, 100) | fl::map([](int i) { return i; }) | fl::named("picky", fl::map([](int i) {
                  if (i == 50) throw std::runtime_error("no 50");
                  return i;
@@ -125,7 +115,7 @@ TEST_CASE("a fused stage's exception names that stage", "[run][planner]") {
                          Catch::Matchers::Message("forkline: stage 'picky' failed: no 50"));
 }
 
-TEST_CASE("adaptive starts a replica per core for parallel and feeds the planned share", "[run][planner]") {
+TEST_CASE("adaptive starts a replica per core for parallel and feeds the planned share", "[plan][planner]") {
     auto p = on(8, fl::options{.parallel = fl::spare_cores, .adaptive = true});
     CHECK(p.stages()[2].active == 4);
     CHECK(p.groups_of(2).size() == 8);
@@ -143,7 +133,7 @@ TEST_CASE("adaptive starts a replica per core for parallel and feeds the planned
     CHECK(big.groups_of(2).size() == 64);
 }
 
-TEST_CASE("an adaptive run re-sizes its parallel stage after the warm-up and keeps order", "[run][planner]") {
+TEST_CASE("an adaptive run re-sizes its parallel stage after the warm-up and keeps order", "[plan][planner]") {
     fl::run_report report;
     auto slow = [](long i) {
         ::usleep(100);  // the run lasts at least 0.3 s, past the warm-up, whatever the machine
@@ -158,7 +148,7 @@ TEST_CASE("an adaptive run re-sizes its parallel stage after the warm-up and kee
     CHECK(forkline::test::no_children_left());
 }
 
-TEST_CASE("cost weights steer fusion and the sharing of spare cores", "[run][planner]") {
+TEST_CASE("cost weights steer fusion and the sharing of spare cores", "[plan][planner]") {
     auto two_parallel = fl::iota(0L, 10L) | fl::cost(3, fl::parallel(fl::map([](long i) { return i; }), fl::unordered)) |
                         fl::parallel(fl::map([](long i) { return i + 1; }), fl::unordered) | fl::count();
     auto p = fl::plan(two_parallel, fl::options{.cpus = 10, .parallel = fl::spare_cores});
