@@ -19,6 +19,21 @@
 
 namespace forkline::test {
 
+/// Built with AddressSanitizer: its shadow memory and the quarantine of freed blocks count in a
+/// process's resident size, so bounds on memory use hold only without it.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool address_sanitized = true;
+#else
+inline constexpr bool address_sanitized = false;
+#endif
+/// Built with ThreadSanitizer, which reports a mutex misused on purpose (a test that a lock not
+/// held refuses an unlock) as an error of its own.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool thread_sanitized = true;
+#else
+inline constexpr bool thread_sanitized = false;
+#endif
+
 /// Runs fn in a child process that exits with fn's return value (or 99 on an exception).
 template <class Fn>
 pid_t fork_child(Fn fn) {

@@ -48,7 +48,7 @@ void unlock_lifelines() noexcept { lifelines_mutex.unlock(); }
 void drop_lifelines_in_child() noexcept {
     for (const lifeline& l : *lifelines) ::close(l.fd);
     lifelines->clear();  // keeps its memory: nothing is freed in a child that may have been forked mid-malloc
-    new (&lifelines_mutex) std::mutex;
+    lifelines_mutex.unlock();  // the forking thread took it (lock_lifelines), and it is this one
 }
 
 /// Makes a lifeline for a worker about to be forked; returns its two ends.

@@ -44,6 +44,9 @@ using detail::process_state;
 /// the exit handler can still read it after static destructors ran.
 std::mutex registry_mutex;
 auto* registry_ = new std::vector<std::shared_ptr<process_state>>;
+/// In a child: its parent's list, which it does not own. Kept so that it stays reachable (a leak
+/// checker would report it); volatile, so the store that keeps it is not optimized away.
+std::vector<std::shared_ptr<process_state>>* volatile inherited_ = nullptr;
 std::vector<std::shared_ptr<process_state>>& registry() { return *registry_; }
 std::atomic<int> counter{0};
 
@@ -80,7 +83,9 @@ void child_body(void* arg) noexcept {
     auto& s = *static_cast<process_state*>(arg);
     // The parent's children are not ours to join or kill. Another thread of the parent may have
     // held the lock or been changing the list when it forked: start both afresh.
+    // The parent's list is not freed: another thread may have been changing it.
     new (&registry_mutex) std::mutex;
+    inherited_ = registry_;
     registry_ = new std::vector<std::shared_ptr<process_state>>;
     try {
         s.body();

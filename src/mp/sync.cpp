@@ -75,7 +75,7 @@ bool mutex::try_lock() { return locked(pthread_mutex_trylock(as_mutex(region_.da
 bool mutex::lock_within(long long ns) {
     if (ns <= 0) return try_lock();
     timespec t = detail::deadline(ns).monotonic();
-    return locked(pthread_mutex_clocklock(as_mutex(region_.data()), CLOCK_MONOTONIC, &t), "forkline::lock::try_lock_for");
+    return locked(detail::clock_lock(as_mutex(region_.data()), t), "forkline::lock::try_lock_for");
 }
 
 void mutex::unlock() {

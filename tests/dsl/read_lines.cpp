@@ -365,8 +365,9 @@ TEST_CASE("split readers hold a block of the file, not the file: memory stays fl
                          fl::parallel(fl::map([](std::string_view l) { return l.size(); }), fl::unordered) | fl::count(),
                      fl::options{.cpus = 2, .report = &report});
     CHECK(n > 1'000'000);
+    if (forkline::test::address_sanitized) WARN("the memory bound is not checked under AddressSanitizer");
     for (const auto& p : report.processes)
-        if (p.pid) {
+        if (p.pid && !forkline::test::address_sanitized) {
             INFO(p.stages.front() << " peaked at " << p.peak_rss_kib << " KiB");
             CHECK(p.peak_rss_kib < 48 * 1024);  // a quarter of the 192 MiB a copy of the whole file would take
         }

@@ -76,7 +76,7 @@ TEST_CASE("an rlock may be taken again by its holder; a lock may not", "[mp][loc
     l.lock();
     CHECK_THROWS_AS(l.lock(), std::system_error);
     l.unlock();
-    CHECK_THROWS_AS(l.unlock(), std::system_error);  // not held
+    if (!forkline::test::thread_sanitized) CHECK_THROWS_AS(l.unlock(), std::system_error);  // not held
 }
 
 TEST_CASE("a lock whose holder was killed goes to the next locker, who learns it", "[mp][lock]") {
