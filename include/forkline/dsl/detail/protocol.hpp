@@ -1,9 +1,9 @@
 // The element protocol: what a source, a stage and a sink provide for operator| to check them and
-// for a run to execute them, as concepts. Every element header asserts that its element models
-// its concept; the walk (walk.hpp), the split (split.hpp) and the runtime (run/detail) rely on
-// nothing else.
+// for a run to execute them, as concepts, and the router a runner pushes into. Element headers
+// assert that their element models its concept for a sample item type (map.hpp, filter.hpp,
+// reduce.hpp, iota.hpp), so a broken element breaks the build next to it.
 //
-// An element E derives from pipe_base (operator| lives there) and provides, as static members:
+// An element E derives from pipe_base (operator| lives there) and provides:
 //  1. `role`: source_role, stage_role or sink_role; sources start a chain, sinks end it.
 //  2. `default_name`, a string_view: what plans and errors call it ("map"), unless it has a
 //     `name_` member or a `name()` (fl::named wraps elements so).
@@ -40,7 +40,8 @@
 //     (`read_split<Line>(ctx, sink)`) hand `view_output` items to stages that take them (see 8).
 // 12. `split` (concept `split_readers`): the readers of a split, made by fl::run; they run
 //     `produce_split(out, ctx)` instead of 5, and carry `ordered` as 9.
-// 13. `late` (concept `late_stage`): a stage the planner starts only once what feeds it finished.
+// 13. `late` (concept `late_stage`): a spread element that works only once its input has ended
+//     (the merge of a keyed aggregation): the planner gives its replicas no core of their own.
 #pragma once
 
 #include <concepts>
