@@ -9,6 +9,7 @@
 #include <forkline/codec/detail/structs.hpp>
 #include <forkline/codec/detail/values.hpp>
 #include <forkline/codec/error.hpp>
+#include <forkline/core/diagnostics.hpp>
 
 #include <cstddef>
 #include <exception>
@@ -59,18 +60,14 @@ concept trivially_transferable =
 template <class T>
 void encoder::put(const T& v) {
     static_assert(transferable<T>,
-                  "forkline::encoder::put(v): the type of v cannot cross a process boundary: it "
-                  "holds a pointer, reference or view, or no rule covers it; specialize "
-                  "forkline::codec<T> (see forkline::transferable)");
+                  FORKLINE_NO_CODEC("forkline::encoder::put(v): the type of v"));
     if constexpr (transferable<T>) detail::coder<std::remove_cv_t<T>>::encode(v, *this);
 }
 
 template <class T>
 T decoder::get() {
     static_assert(transferable<T>,
-                  "forkline::decoder::get<T>(): T cannot cross a process boundary: it holds a "
-                  "pointer, reference or view, or no rule covers it; specialize forkline::codec<T> "
-                  "(see forkline::transferable)");
+                  FORKLINE_NO_CODEC("forkline::decoder::get<T>(): T"));
     if constexpr (transferable<T>)
         return detail::coder<std::remove_cv_t<T>>::decode(*this);
     else

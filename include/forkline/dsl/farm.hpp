@@ -37,7 +37,7 @@ struct farm_stage : detail::spread_base<Chain> {
     /// Its replicas take what the first of their stages takes.
     template <class In>
     static constexpr bool takes =
-        detail::takes<std::remove_cvref_t<decltype(boost::hana::at_c<0>(std::declval<Chain&>()))>, In>();
+        detail::takes_as_is<std::remove_cvref_t<decltype(boost::hana::at_c<0>(std::declval<Chain&>()))>, In>;
 };
 
 struct farm_fn {

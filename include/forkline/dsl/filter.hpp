@@ -1,6 +1,7 @@
 // fl::filter(pred): a stage that sends on the items for which pred(item) is true.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/detail/element.hpp>
 
 #include <functional>
@@ -16,8 +17,7 @@ struct filter_stage : detail::pipe_base {
     static constexpr bool check() {
         constexpr bool ok = std::predicate<Pred&, In&>;
         static_assert(ok,
-                      "forkline::filter(pred): pred must be callable with the items of the element before it "
-                      "(their type is the 'In' of this check) and return something convertible to bool");
+                      FORKLINE_MUST_TAKE_ITEMS("forkline::filter(pred): pred") " and return something convertible to bool");
         return ok;
     }
     template <class In>
@@ -42,6 +42,7 @@ struct filter_stage : detail::pipe_base {
 
     Pred pred_;
 };
+static_assert(detail::stage_for<filter_stage<bool (*)(const int&)>, int>, "filter_stage must model the stage protocol");
 
 struct filter_fn {
     /// A stage that keeps the items for which `pred(item)` is true, in order.

@@ -1,6 +1,7 @@
 // fl::flat_map(fn): a stage that sends every element of the range fn(item) returns.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/detail/element.hpp>
 
 #include <range/v3/range/concepts.hpp>
@@ -18,8 +19,7 @@ struct flat_map_stage : detail::pipe_base {
     template <class In>
     static constexpr bool check() {
         static_assert(std::invocable<Fn&, In&&>,
-                      "forkline::flat_map(fn): fn cannot be called with the items of the element before it "
-                      "(their type is the 'In' of this check)");
+                      FORKLINE_CANNOT_TAKE_ITEMS("forkline::flat_map(fn): fn"));
         if constexpr (std::invocable<Fn&, In&&>) {
             constexpr bool ok = ranges::input_range<std::invoke_result_t<Fn&, In&&>>;
             static_assert(ok, "forkline::flat_map(fn): fn must return a range (a container or a view)");

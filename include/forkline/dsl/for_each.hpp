@@ -1,6 +1,7 @@
 // fl::for_each(fn): a sink that calls fn(item) in the caller for every item.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/detail/element.hpp>
 
 #include <functional>
@@ -19,8 +20,7 @@ struct for_each_sink : detail::pipe_base {
     template <class In>
     static constexpr bool check() {
         constexpr bool ok = std::invocable<Fn&, arg<In>>;
-        static_assert(ok, "forkline::for_each(fn): fn cannot be called with the items of the element before it "
-                          "(their type is the 'In' of this check)");
+        static_assert(ok, FORKLINE_CANNOT_TAKE_ITEMS("forkline::for_each(fn): fn"));
         return ok;
     }
     template <class In>

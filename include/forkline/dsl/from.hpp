@@ -2,6 +2,7 @@
 #pragma once
 
 #include <forkline/core/detail/range_holder.hpp>
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/detail/element.hpp>
 
 #include <range/v3/range/concepts.hpp>
@@ -17,9 +18,8 @@ struct from_source : detail::pipe_base {
 
     static constexpr bool check() {
         static_assert(transferable<output>,
-                      "forkline::from(range): the range's elements cannot cross a process boundary (a "
-                      "pointer, reference, string_view or span would dangle in another process); use a range "
-                      "of owning values");
+                      FORKLINE_CANNOT_CROSS("forkline::from(range): the range's elements", "another process",
+                                            "; use a range of owning values"));
         return transferable<output>;
     }
 

@@ -1,6 +1,7 @@
 // fl::generate(fn): a source that calls fn() until it returns an empty std::optional.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/detail/element.hpp>
 
 #include <optional>
@@ -26,8 +27,7 @@ struct generate_source : detail::pipe_base {
 
     static constexpr bool check() {
         static_assert(transferable<output>,
-                      "forkline::generate(fn): the items fn returns cannot cross a process boundary (a pointer, "
-                      "reference, string_view or span would dangle in another process)");
+                      FORKLINE_CANNOT_CROSS("forkline::generate(fn): the items fn returns", "another process", ""));
         return transferable<output>;
     }
 

@@ -41,6 +41,7 @@ struct iota_source : detail::pipe_base {
 
     T first_, last_;
 };
+static_assert(detail::source<iota_source<int>>, "iota_source must model the source protocol");
 
 struct iota_fn {
     /// A source of the integers in [first, last). Example: `fl::iota(0, 3)` sends 0, 1, 2.

@@ -1,6 +1,7 @@
 // fl::map(fn): a stage that sends fn(item) for every item.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/detail/element.hpp>
 
 #include <functional>
@@ -21,8 +22,7 @@ struct map_stage : detail::pipe_base {
     static constexpr bool check() {
         constexpr bool callable = std::invocable<Fn&, arg<In>>;
         static_assert(callable,
-                      "forkline::map(fn): fn cannot be called with the items of the element before it "
-                      "(their type is the 'In' of this check)");
+                      FORKLINE_CANNOT_TAKE_ITEMS("forkline::map(fn): fn"));
         if constexpr (callable) {
             static_assert(!std::is_void_v<std::invoke_result_t<Fn&, arg<In>>>,
                           "forkline::map(fn): fn returns void; use fl::for_each(fn) for side effects");
@@ -52,6 +52,7 @@ struct map_stage : detail::pipe_base {
 
     Fn fn_;
 };
+static_assert(detail::stage_for<map_stage<int (*)(int)>, int>, "map_stage must model the stage protocol");
 
 struct map_fn {
     /// A stage that sends `fn(item)` for each item, in order; fn runs in the stage's own process.

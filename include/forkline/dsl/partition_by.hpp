@@ -2,6 +2,7 @@
 // hashes to, so a stateful stage (a running total per key, a dedup set) works in parallel.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/detail/spread.hpp>
 
 #include <functional>
@@ -18,12 +19,11 @@ struct partition_stage : detail::spread_base<Chain> {
     template <class In>
     static constexpr bool check() {
         constexpr bool keyed = std::invocable<const Key&, const In&>;
-        static_assert(keyed, "forkline::partition_by(n, key, stage): key must be callable with the items of the "
-                             "element before it (their type is the 'In' of this check)");
+        static_assert(keyed, FORKLINE_MUST_TAKE_ITEMS("forkline::partition_by(n, key, stage): key"));
         if constexpr (keyed) {
             using k = std::remove_cvref_t<std::invoke_result_t<const Key&, const In&>>;
             constexpr bool hashable = requires(const k& v) { std::hash<k>{}(v); };
-            static_assert(hashable, "forkline::partition_by(n, key, stage): the key type needs a std::hash");
+            static_assert(hashable, FORKLINE_KEY_NEEDS_HASH("forkline::partition_by(n, key, stage)"));
             return hashable && detail::spread_flow<In, Chain>::valid;
         }
         return false;

@@ -1,6 +1,7 @@
 // fl::reduce(init, op): a sink that folds every item into an accumulator in the caller.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/detail/element.hpp>
 
 #include <functional>
@@ -33,8 +34,7 @@ struct reduce_sink : detail::pipe_base {
     template <class In>
     static constexpr bool check() {
         constexpr bool ok = detail::folds_in_place<Op, Acc, In> || detail::folds_by_value<Op, Acc, In>;
-        static_assert(ok, "forkline::reduce(init, op): op must be callable as op(acc, item) returning the new "
-                          "accumulator, or as op(acc&, item) returning void (the item type is the 'In' of this check)");
+        static_assert(ok, FORKLINE_FOLD_OP("forkline::reduce(init, op)"));
         return ok;
     }
     template <class In>
@@ -53,6 +53,7 @@ struct reduce_sink : detail::pipe_base {
     Acc init_;
     Op op_;
 };
+static_assert(detail::sink_for<reduce_sink<long, long (*)(long, int)>, int>, "reduce_sink must model the sink protocol");
 
 struct reduce_fn {
     /// A sink that folds the items, in arrival order, into `init` with `op`; the result is the

@@ -4,6 +4,7 @@
 // the merged parts into one std::unordered_map.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/detail/element.hpp>
 #include <forkline/dsl/partition_by.hpp>
 #include <forkline/dsl/reduce.hpp>
@@ -86,15 +87,12 @@ struct combine_stage : pipe_base {
     template <class In>
     static constexpr bool check() {
         constexpr bool keyed = std::invocable<const Key&, const In&>;
-        static_assert(keyed, "forkline::reduce_by_key(key, init, op): key must be callable with the items of the "
-                             "element before it (their type is the 'In' of this check)");
+        static_assert(keyed, FORKLINE_MUST_TAKE_ITEMS("forkline::reduce_by_key(key, init, op): key"));
         if constexpr (keyed) {
             constexpr bool hashable = requires(const owned<In>& k) { std::hash<owned<In>>{}(k); };
-            static_assert(hashable, "forkline::reduce_by_key(key, init, op): the key type needs a std::hash");
+            static_assert(hashable, FORKLINE_KEY_NEEDS_HASH("forkline::reduce_by_key(key, init, op)"));
             constexpr bool folds = folds_in_place<Op, Acc, In> || folds_by_value<Op, Acc, In>;
-            static_assert(folds, "forkline::reduce_by_key(key, init, op): op must be callable as op(acc, item) "
-                                 "returning the new accumulator, or as op(acc&, item) returning void (the item "
-                                 "type is the 'In' of this check)");
+            static_assert(folds, FORKLINE_FOLD_OP("forkline::reduce_by_key(key, init, op)"));
             return hashable && folds;
         }
         return false;

@@ -2,6 +2,7 @@
 // the fields that need it, so that fl::read_csv reads back what was written.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/read_csv.hpp>
 #include <forkline/dsl/write_lines.hpp>
 
@@ -77,7 +78,7 @@ struct write_csv_sink : detail::pipe_base {
     static constexpr bool check() {
         constexpr bool ok = detail::csv_fields_convertible<In>();
         static_assert(ok, "forkline::write_csv(path): the items must be std::vector<std::string>, aggregates or Hana "
-                          "structs whose fields all have a forkline::csv_field (their type is the 'In' of this check)");
+                          "structs whose fields all have a forkline::csv_field " FORKLINE_IN_OF_CHECK);
         return ok;
     }
     template <class In>

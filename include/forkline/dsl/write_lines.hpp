@@ -1,6 +1,7 @@
 // fl::write_lines(path): a sink that writes each item as one line of a text file.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/dsl/detail/element.hpp>
 
 #include <memory>
@@ -39,7 +40,7 @@ struct write_lines_sink : detail::pipe_base {
     static constexpr bool check() {
         constexpr bool ok = std::convertible_to<const In&, std::string_view> || detail::streamable<In>;
         static_assert(ok, "forkline::write_lines(path): the items must be strings or printable with operator<< "
-                          "(their type is the 'In' of this check)");
+                          FORKLINE_IN_OF_CHECK);
         return ok;
     }
     template <class In>

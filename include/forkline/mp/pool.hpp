@@ -5,6 +5,7 @@
 
 #include <forkline/codec/codec.hpp>
 #include <forkline/core/detail/range_holder.hpp>
+#include <forkline/core/diagnostics.hpp>
 #include <forkline/core/errors.hpp>
 #include <forkline/core/stream_range.hpp>
 #include <forkline/ipc/cpu_count.hpp>
@@ -234,15 +235,13 @@ constexpr bool pool_call_ok() {
                   "capture plain values (numbers, trivially copyable structs) by value; pass strings and "
                   "containers as arguments, or set them up in the pool's initializer");
     static_assert(transferable<A>,
-                  "forkline::pool: the arguments cannot cross a process boundary (a pointer, reference, "
-                  "string_view or span would dangle in a worker); pass owning values");
+                  FORKLINE_CANNOT_CROSS("forkline::pool: the arguments", "a worker", "; pass owning values"));
     constexpr bool callable = requires(Fn& fn, A& a) { Call::invoke(fn, a); };
     static_assert(callable, "forkline::pool: fn cannot be called with the arguments given");
     if constexpr (callable) {
         using out = call_result_t<Fn, A, Call>;
         static_assert(std::is_void_v<out> || transferable<out>,
-                      "forkline::pool: fn's result cannot cross a process boundary (a pointer, reference, "
-                      "string_view or span would dangle in the caller); return an owning value");
+                      FORKLINE_CANNOT_CROSS("forkline::pool: fn's result", "the caller", "; return an owning value"));
         return std::is_trivially_copyable_v<Fn> && transferable<A> && (std::is_void_v<out> || transferable<out>);
     }
     return false;

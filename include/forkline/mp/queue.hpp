@@ -3,6 +3,7 @@
 #pragma once
 
 #include <forkline/codec/codec.hpp>
+#include <forkline/core/diagnostics.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -117,8 +118,7 @@ private:
 template <class T>
 class queue : public detail::queue_calls<queue<T>, T> {
     static_assert(transferable<T>,
-                  "forkline::queue<T>: T cannot cross a process boundary (a pointer, reference, string_view or "
-                  "span would dangle in another process); use owning values");
+                  FORKLINE_CANNOT_CROSS("forkline::queue<T>: T", "another process", "; use owning values"));
 
 public:
     explicit queue(std::size_t maxsize = 0, std::size_t ring_bytes = 1 << 20) : core_(maxsize, ring_bytes, false) {}

@@ -1,6 +1,7 @@
 // fl::plan(pipeline[, options]): what fl::run would do, without running anything.
 #pragma once
 
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/run/detail/entry.hpp>
 
 namespace forkline {
@@ -20,8 +21,7 @@ struct plan_fn {
     pipeline_plan operator()(P&& p, const options& opts = {}) const {
         auto chain = detail::to_pipeline(std::forward<P>(p));
         static_assert(detail::chain_traits<decltype(chain)>::sourced,
-                      "forkline::plan(pipeline): the pipeline has no source; start it with fl::from, fl::iota, "
-                      "fl::generate or fl::read_lines");
+                      FORKLINE_NO_SOURCE("forkline::plan(pipeline)"));
         if constexpr (detail::chain_traits<decltype(chain)>::sourced && detail::chain_traits<decltype(chain)>::valid)
             return detail::plan_chain(detail::collapse_split(std::move(chain)), opts);
         return {};

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <forkline/core/errors.hpp>
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/run/detail/entry.hpp>
 
 #include <optional>
@@ -50,8 +51,7 @@ struct run_fn {
         auto chain = detail::to_pipeline(std::forward<P>(p));
         using traits = detail::chain_traits<decltype(chain)>;
         static_assert(traits::sourced,
-                      "forkline::run(pipeline): the pipeline has no source; start it with fl::from, fl::iota, "
-                      "fl::generate or fl::read_lines");
+                      FORKLINE_NO_SOURCE("forkline::run(pipeline)"));
         static_assert(!traits::sourced || traits::sunk,
                       "forkline::run(pipeline): the pipeline has no sink; end it with fl::to_vector, fl::reduce, "
                       "fl::for_each, fl::count or fl::write_lines, or read it with fl::stream");

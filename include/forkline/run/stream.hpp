@@ -3,6 +3,7 @@
 
 #include <forkline/core/errors.hpp>
 #include <forkline/core/stream_range.hpp>
+#include <forkline/dsl/detail/diagnostics.hpp>
 #include <forkline/run/detail/entry.hpp>
 
 #include <memory>
@@ -61,8 +62,7 @@ struct stream_fn {
         auto chain = detail::to_pipeline(std::forward<P>(p));
         using traits = detail::chain_traits<decltype(chain)>;
         static_assert(traits::sourced,
-                      "forkline::stream(pipeline): the pipeline has no source; start it with fl::from, fl::iota, "
-                      "fl::generate or fl::read_lines");
+                      FORKLINE_NO_SOURCE("forkline::stream(pipeline)"));
         static_assert(!traits::sunk,
                       "forkline::stream(pipeline): the pipeline ends with a sink; use fl::run for it, or drop the sink");
         if constexpr (traits::sourced && !traits::sunk && traits::valid) return detail::stream_chain(detail::collapse_split(std::move(chain)), opts);

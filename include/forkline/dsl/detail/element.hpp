@@ -1,9 +1,10 @@
-// What every pipeline element shares: its role (source, stage or sink), the one operator| that
-// composes elements into a forkline::pipeline, and the compile-time walk that carries the item
-// type from the source through each stage and stops at the first mistake with a sentence.
+// What every pipeline element shares: the one operator| that composes elements (protocol.hpp says
+// what they provide) into a forkline::pipeline, and the checks of a chain: where sources and sinks
+// may stand, how a chain with a splittable source is split, and the walk (walk.hpp) of its items.
 #pragma once
 
-#include <forkline/codec/codec.hpp>
+#include <forkline/dsl/detail/protocol.hpp>
+#include <forkline/dsl/detail/walk.hpp>
 
 #include <boost/hana/at.hpp>
 #include <boost/hana/concat.hpp>
@@ -21,31 +22,6 @@
 #include <utility>
 
 namespace forkline {
-
-namespace detail {
-
-struct source_role {};
-struct stage_role {};
-struct sink_role {};
-
-/// Base of every element and pipeline; operator| is found through it by argument-dependent lookup.
-struct pipe_base;
-
-template <class E>
-concept element = std::derived_from<E, pipe_base> && requires { typename E::role; };
-template <class E>
-concept source_element = element<E> && std::same_as<typename E::role, source_role>;
-template <class E>
-concept stage_element = element<E> && std::same_as<typename E::role, stage_role>;
-template <class E>
-concept sink_element = element<E> && std::same_as<typename E::role, sink_role>;
-
-/// Marks "no items flow here": after a sink, or in a chain without a source.
-struct no_type {};
-/// Marks "a check failed here": later checks stay quiet, and nothing is instantiated from it.
-struct flow_error {};
-
-}  // namespace detail
 
 /// A chain of elements joined with `|`: a source, stages, and a sink (each part optional, in that
 /// order). A chain without a source is a reusable stage: `auto clean = fl::map(trim) | fl::filter(nonempty);`.
@@ -74,81 +50,8 @@ std::string name_of(const E& e) {
         return std::string(E::default_name);
 }
 
-/// Checks that a stage's items can cross a process boundary; the diagnostic's context names both.
-template <class Item, class Stage>
-struct crosses_boundary {
-    static_assert(transferable<Item>,
-                  "forkline: operator|: the items this stage passes on cannot cross a process boundary (a "
-                  "pointer, reference, string_view or span would dangle in another process; a type needs a "
-                  "forkline::codec); pass owning values such as std::string or std::vector instead");
-    static constexpr bool value = transferable<Item>;
-};
-
-/// The item type after element E when E receives In; runs E's own checks (static_asserts with
-/// sentences) and, when the items may cross to another process (`Cross`), the boundary check;
-/// yields flow_error after the first failure.
-template <class E, class In, bool Cross = true>
-constexpr auto step() {
-    if constexpr (std::is_same_v<In, no_type> || std::is_same_v<In, flow_error>) {
-        return std::type_identity<In>{};
-    } else if constexpr (source_element<E>) {
-        return std::type_identity<flow_error>{};  // reported by check_chain
-    } else {
-        constexpr bool ok = E::template check<In>();
-        if constexpr (!ok) {
-            return std::type_identity<flow_error>{};
-        } else if constexpr (sink_element<E>) {
-            return std::type_identity<no_type>{};  // nothing flows past a sink
-        } else {
-            using out = typename E::template output<In>;
-            if constexpr (!Cross) {
-                return std::type_identity<out>{};
-            } else {
-                static_assert(crosses_boundary<out, E>::value || true);  // instantiated here, so it speaks first
-                if constexpr (!transferable<out>)
-                    return std::type_identity<flow_error>{};
-                else
-                    return std::type_identity<out>{};
-            }
-        }
-    }
-}
-
-/// Carries the type through Es...; `type` is the item type after the last one. With `Cross`
-/// false the elements run in one process, and their items need not be able to leave it.
-template <class In, bool Cross, class... Es>
-struct flow_through {
-    using type = In;
-};
-template <class In, bool Cross, class E, class... Es>
-struct flow_through<In, Cross, E, Es...> {
-    using type = typename flow_through<typename decltype(step<E, In, Cross>())::type, Cross, Es...>::type;
-};
-template <class In, class... Es>
-using flow = flow_through<In, true, Es...>;
-
-template <class E>
-concept spreads = element<E> && requires { E::spreads; };
-/// The first element of a keyed aggregation (fl::count_by, fl::reduce_by_key): it combines the
-/// items of the process it runs in, so it always runs with the element before it.
-template <class E>
-concept combines = element<E> && requires { E::combines; };
 template <class E>
 concept plain_stage = stage_element<E> && !spreads<E> && !combines<E>;
-/// A source that can be split: each replica of what follows reads its own part of the input.
-/// It sends `output` items across processes and `view_output` ones (views into its input) to
-/// stages in its own process that take them.
-template <class E>
-concept splittable = source_element<E> && requires { typename E::view_output; };
-
-/// Whether element E takes items of type V as they are (quietly: false when E does not say).
-template <class E, class V>
-constexpr bool takes() {
-    if constexpr (requires { E::template takes<V>; })
-        return E::template takes<V>;
-    else
-        return false;
-}
 
 /// Replicas may feed replicas directly when no order is kept on either side: each replica
 /// then writes to every replica after it. Order cannot survive several dispatchers.
@@ -184,40 +87,6 @@ constexpr bool sink_only_last() {
     ((ok = ok && (!sink_element<Es> || i + 1 == n), ++i), ...);
     return ok;
 }
-
-/// Every stage says whether it keeps state between items; only stateless ones may be farmed
-/// or run by the readers of a split.
-template <class E, class In>
-constexpr bool stateless_for() {
-    if constexpr (std::is_same_v<In, flow_error> || std::is_same_v<In, no_type>)
-        return true;  // reported where the flow broke
-    else if constexpr (requires { E::template stateless<In>; })
-        return E::template stateless<In>;
-    else
-        return false;
-}
-
-/// The elements Es[From], ..., Es[From + Count - 1] of a chain, as a flow: `type` after them,
-/// and whether all of them are stateless.
-template <class T, bool Cross, class Tuple, std::size_t From, class Seq>
-struct flow_range;
-template <class T, bool Cross, class... Es, std::size_t From, std::size_t... I>
-struct flow_range<T, Cross, std::tuple<Es...>, From, std::index_sequence<I...>> {
-    template <std::size_t K>
-    using at = std::tuple_element_t<From + K, std::tuple<Es...>>;
-    using type = typename flow_through<T, Cross, at<I>...>::type;
-
-    template <class U, class... Fs>
-    struct walk {
-        static constexpr bool stateless = true;
-    };
-    template <class U, class F, class... Fs>
-    struct walk<U, F, Fs...> {
-        static constexpr bool stateless =
-            stateless_for<F, U>() && walk<typename decltype(step<F, U, false>())::type, Fs...>::stateless;
-    };
-    static constexpr bool stateless = walk<T, at<I>...>::stateless;
-};
 
 enum class split_kind {
     none,   ///< read by one process
@@ -261,7 +130,7 @@ struct split_shape {
     /// Lines are views when the first element after the source runs in the readers and takes one.
     static constexpr bool views = [] {
         if constexpr (n > 1 && splittable<at<0>>) {
-            if constexpr (last_fused >= 1) return takes<at<1>, typename at<0>::view_output>();
+            if constexpr (last_fused >= 1) return takes_as_is<at<1>, typename at<0>::view_output>;
         }
         return false;
     }();
@@ -274,9 +143,9 @@ struct split_shape {
             return std::type_identity<no_type>{};
     }())::type;
 
-    using plain_part = flow_range<line, false, std::tuple<Es...>, 1, std::make_index_sequence<taker - 1>>;
+    using plain_part = walk_range<in_one_process, line, std::tuple<Es...>, 1, taker - 1>;
     static constexpr split_kind kind =
-        shape_of_taker() != split_kind::none && plain_part::stateless ? shape_of_taker() : split_kind::none;
+        shape_of_taker() != split_kind::none && plain_part::stateless() ? shape_of_taker() : split_kind::none;
     /// The chain is a source and plain stages so far: a split may still come.
     static constexpr bool open = splittable<at<0>> && taker >= n;
 };
@@ -284,26 +153,18 @@ struct split_shape {
 /// The item type after the readers of a split: their fused elements carry views freely, and
 /// what leaves them must be able to cross.
 template <class... Es>
-constexpr auto split_output() {
+constexpr auto split_output_of() {
     using shape = split_shape<Es...>;
     if constexpr (shape::last_fused == 0) {
         return std::type_identity<typename shape::line>{};
     } else {
-        using before_last = flow_range<typename shape::line, false, std::tuple<Es...>, 1,
-                                       std::make_index_sequence<shape::last_fused - 1>>;
+        using before_last = walk_range<in_one_process, typename shape::line, std::tuple<Es...>, 1, shape::last_fused - 1>;
         using last = typename shape::template at<shape::last_fused>;
-        return std::type_identity<typename decltype(step<last, typename before_last::type, true>())::type>{};
+        return std::type_identity<typename walk<across_processes, typename before_last::type, last>::type>{};
     }
 }
-
-/// The elements after the readers of a split, as a flow from `In`.
-template <class In, class Tuple, std::size_t From>
-struct rest_flow;
-template <class In, class... Es, std::size_t From>
-struct rest_flow<In, std::tuple<Es...>, From> {
-    using type = typename flow_range<In, true, std::tuple<Es...>, From,
-                                     std::make_index_sequence<sizeof...(Es) - From>>::type;
-};
+template <class... Es>
+using split_output = typename decltype(split_output_of<Es...>())::type;
 
 /// True when the items flow through the whole chain without a failed check (a chain without a
 /// source is checked once a source is attached). `Closed`: the chain is complete (fl::run,
@@ -316,16 +177,16 @@ constexpr bool flows() {
         if constexpr (!First::check()) {
             return false;
         } else if constexpr (shape::kind != split_kind::none) {
-            using out = typename decltype(split_output<First, Rest...>())::type;
-            return !std::is_same_v<typename rest_flow<out, std::tuple<First, Rest...>, shape::last_fused + 1>::type,
-                                   flow_error>;
+            using rest = walk_range<across_processes, split_output<First, Rest...>, std::tuple<First, Rest...>,
+                                    shape::last_fused + 1, sizeof...(Rest) - shape::last_fused>;
+            return !std::is_same_v<typename rest::type, flow_error>;
         } else if constexpr (!Closed && shape::open) {
-            return !std::is_same_v<typename flow_through<typename shape::line, false, Rest...>::type, flow_error>;
+            return !std::is_same_v<typename walk<in_one_process, typename shape::line, Rest...>::type, flow_error>;
         } else {
-            return !std::is_same_v<typename flow<typename First::output, Rest...>::type, flow_error>;
+            return !std::is_same_v<typename walk<across_processes, typename First::output, Rest...>::type, flow_error>;
         }
     } else {
-        return !std::is_same_v<typename flow<no_type, First, Rest...>::type, flow_error>;
+        return !std::is_same_v<typename walk<across_processes, no_type, First, Rest...>::type, flow_error>;
     }
 }
 

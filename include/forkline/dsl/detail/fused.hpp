@@ -1,6 +1,8 @@
 // Several elements run back to back in one process: each element's runner pushes straight into
 // the next one's, so a fused chain costs function calls, not ring hops. Used for the stages a
-// farm replicates; a chain that ends with a sink pushes the sink's result when it finishes.
+// farm replicates and those a split's readers run; a chain that ends with a sink pushes the
+// sink's result when it finishes. Between the elements of a process group the runtime uses
+// to_next instead (run/detail/route/to_next.hpp); both are routers.
 #pragma once
 
 #include <forkline/dsl/detail/element.hpp>
@@ -12,18 +14,7 @@ namespace forkline::detail {
 
 /// The item type after running Es... on In (a trailing sink yields its result type).
 template <class In, class... Es>
-struct fused_output {
-    using type = In;
-};
-template <class In, class E, class... Es>
-struct fused_output<In, E, Es...> {
-    using type = typename fused_output<typename E::template output<In>, Es...>::type;
-};
-template <class In, class E>
-    requires sink_element<E>
-struct fused_output<In, E> {
-    using type = typename E::template result<In>;
-};
+using fused_output = typename walk<fused_types, In, Es...>::type;
 
 template <class In, class... Es>
 class fused;
@@ -63,7 +54,8 @@ template <class In, class E, class... Es>
 class fused<In, E, Es...> {
     using mid = typename E::template output<In>;
 
-    /// What E's runner pushes into: the rest of the chain.
+    /// What E's runner pushes into: the rest of the chain, as a router (protocol.hpp) whose
+    /// items go straight on, one call each; it holds nothing, so it has nothing to nudge or flush.
     template <class Out>
     struct link {
         fused* self;
@@ -72,7 +64,11 @@ class fused<In, E, Es...> {
         void push(U&& y) {
             self->rest_.push(mid(std::forward<U>(y)), *out);
         }
+        void nudge() noexcept {}
+        void flush() noexcept {}
+        void close() { self->rest_.finish(*out); }
     };
+    static_assert(router<link<out_archetype>, mid>);
 
 public:
     template <class... Rest>
@@ -87,7 +83,7 @@ public:
     void finish(Out& out) {
         link<Out> l{this, &out};
         head_.finish(l);
-        rest_.finish(out);
+        l.close();
     }
 
 private:

@@ -58,7 +58,7 @@ struct split_stage<Source, Line, boost::hana::tuple<Es...>, Ordered> : pipe_base
     static constexpr bool partitioned = false;
     static constexpr bool ordered = Ordered;
     static constexpr bool split = true;
-    using output = typename fused_output<Line, Es...>::type;
+    using output = fused_output<Line, Es...>;
 
     static constexpr bool check() { return true; }  // checked before it was made
 

@@ -114,9 +114,9 @@ private:
         stage_info s;
         s.name = name_of(e);
         if constexpr (requires { e.cost_; }) s.cost = e.cost_;
-        if constexpr (requires { E::split; }) s.split = true;
+        if constexpr (split_readers<E>) s.split = true;
         if constexpr (combines<E>) s.combiner = true;
-        if constexpr (requires { E::late; }) s.late = true;
+        if constexpr (late_stage<E>) s.late = true;
         if constexpr (source_element<E>) s.role = element_role::source;
         if constexpr (sink_element<E>) s.role = element_role::sink;
         if constexpr (I > 0) s.input = type_name<edge_t<I - 1>>();

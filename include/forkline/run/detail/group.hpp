@@ -24,22 +24,20 @@
 
 namespace forkline::detail {
 
-/// The item type on the edge after element I of a sourced chain.
-template <std::size_t I, class... Es>
-struct edge_type {
-    using element = std::tuple_element_t<I, std::tuple<Es...>>;
-    using type = typename element::template output<typename edge_type<I - 1, Es...>::type>;
-};
+/// The item types on the edges of a sourced chain: edge I is the one after element I.
 template <class... Es>
-struct edge_type<0, Es...> {
-    using type = typename std::tuple_element_t<0, std::tuple<Es...>>::output;
+struct chain_edges;
+template <class Source, class... Es>
+struct chain_edges<Source, Es...> {
+    using type = typename walk_edges<walk<types_only, typename Source::output, Es...>>::type;
 };
 
 template <class... Es>
 inline constexpr bool has_sink = sizeof...(Es) > 0 && sink_element<std::tuple_element_t<sizeof...(Es) - 1, std::tuple<Es...>>>;
 
-/// What element E runs on items of type In, in one process.
+/// What element E (a stage or a sink) runs on items of type In, in one process.
 template <class E, class In>
+    requires stage_for<E, In> || sink_for<E, In>
 auto make_element_runner(E& e) {
     if constexpr (spreads<E>)
         return make_fused<In>(e.inner_);
@@ -65,8 +63,9 @@ struct chain_types {
     static constexpr std::size_t caller_stage = sink_last ? n - 1 : n;
     template <std::size_t I>
     using element_t = std::tuple_element_t<I, std::tuple<Es...>>;
+    using edges = typename chain_edges<Es...>::type;
     template <std::size_t I>
-    using edge_t = typename edge_type<I, Es...>::type;
+    using edge_t = std::tuple_element_t<I, edges>;
     using last_t = edge_t<caller_stage - 1>;  ///< what reaches the caller's element
     /// Element I, or void past the last one (where the caller reads a stream).
     template <std::size_t I>
@@ -235,13 +234,13 @@ private:
     template <class Out>
     void produce(Out& out) {
         auto& src = boost::hana::at_c<0>(p_.stages());
-        if constexpr (requires { element_t<0>::split; }) {
+        if constexpr (split_readers<element_t<0>>) {
             if constexpr (!element_t<0>::ordered || requires { out.begin_item(0); })
                 src.produce_split(out, sup_.context(0));
             else
                 throw std::logic_error("forkline: the readers of an ordered split must number what they send on");
         }
-        else if constexpr (requires { src.produce(out, sup_.context(0)); })
+        else if constexpr (produces_with_context<element_t<0>, Out>)
             src.produce(out, sup_.context(0));
         else if constexpr (requires { out.end().claim(); })
             src.produce(out.end());  // sources may fill a ring's slots in bulk

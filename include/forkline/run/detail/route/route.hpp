@@ -1,11 +1,13 @@
-// What the routers (how a process sends an element's items on) and the collectors (how it gathers
-// an element's input) share: their two concepts, the numbered item of an ordered farm's edges,
+// What the routers (how a process sends an element's items on; their concept is the element
+// protocol's, dsl/detail/protocol.hpp) and the collectors (how it gathers an element's input)
+// share: the collector concept, the numbered item of an ordered farm's edges,
 // and end_set, the ends of a router or collector that serves several edges and sleeps on one
 // waiter for all of them. One header per router and collector beside this one; the wiring
 // (run/detail/wiring.hpp) picks them from the plan.
 #pragma once
 
 #include <forkline/config.hpp>
+#include <forkline/dsl/detail/protocol.hpp>
 #include <forkline/ipc/waiter.hpp>
 #include <forkline/run/detail/channel.hpp>
 
@@ -23,23 +25,6 @@ template <class T>
 struct sequenced {
     std::uint64_t tag;  // seq << 1 | last
     std::optional<T> value;
-};
-
-/// A router sends an element's items on. A type R models router<R, T> when, for `r` an lvalue
-/// of R and `t` a T (an lvalue or an rvalue):
-///  1. `r.push(t)` sends one item on, to whichever edge (or element) the router stands for.
-///  2. `r.nudge()` is called between input items: it publishes to idle receivers (channel_sender 4).
-///  3. `r.flush()` is called before this process sleeps on something else: everything pushed
-///     is handed on (to the next element in the same process too, which then runs and may throw).
-///  4. `r.close()` ends the element's output: edges close, the next element here finishes.
-/// A group picks its routers once, when it is wired; its loops are compiled for each.
-template <class R, class T>
-concept router = requires(R& r, T&& t, const T& c) {
-    r.push(std::move(t));
-    r.push(c);
-    r.nudge();
-    r.flush();
-    r.close();
 };
 
 /// A collector's hooks when the element's router has none to take (see collector 2).

@@ -1,5 +1,8 @@
 // to_next: a router that hands items to the next element in the same process, a small batch at a
-// time, so the next element's loop runs over a batch compiled for its own types.
+// time, so the next element's loop runs over a batch compiled for its own types. Its counterpart
+// inside an element is a fused chain's link (dsl/detail/fused.hpp), which calls the next runner at
+// once: there the chain is fixed at compile time, here the plan says at run time where a process
+// group ends, and each element's router is a variant best visited once a batch, not once an item.
 #pragma once
 
 #include <forkline/run/detail/route/route.hpp>
