@@ -6,7 +6,7 @@
 // through it in pieces).
 #pragma once
 
-#include <forkline/config.hpp>
+#include <forkline/core/config.hpp>
 #include <forkline/ipc/waiter.hpp>
 
 #include <algorithm>

@@ -6,7 +6,7 @@
 // (run/detail/wiring.hpp) picks them from the plan.
 #pragma once
 
-#include <forkline/config.hpp>
+#include <forkline/core/config.hpp>
 #include <forkline/dsl/detail/protocol.hpp>
 #include <forkline/ipc/waiter.hpp>
 #include <forkline/run/detail/channel.hpp>
