@@ -3,6 +3,7 @@
 #include <forkline/ipc/ring.hpp>
 #include <forkline/ipc/waiter.hpp>
 #include <forkline/run/detail/failures.hpp>
+#include <forkline/run/detail/live_counts.hpp>
 #include <forkline/run/detail/region_layout.hpp>
 
 #include <atomic>
@@ -43,7 +44,8 @@ region_layout::region_layout(const pipeline_plan& plan) {
     cursor c;
     control = c.take<control_block>(1);
     states = c.take<std::atomic<std::uint32_t>>(groups);
-    stages = c.take<std::atomic<std::uint32_t>>(groups, line);
+    records = c.take<group_record>(groups);
+    passed = c.take<std::atomic<std::uint64_t>>(groups * stage_count);
     waiters = c.take<ipc::waiter>(2 * groups);
     actives = c.take<std::atomic<std::uint32_t>>(stage_count);
     claims = c.take<std::atomic<std::uint64_t>>(stage_count);

@@ -5,6 +5,8 @@
 #include <forkline/run/detail/region_layout.hpp>
 #include <forkline/run/detail/supervisor.hpp>
 
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -56,11 +58,14 @@ void supervisor::place(const region_layout& layout) {
     const auto& groups = plan_.groups();
     const auto& stages = plan_.stages();
     states_ = reinterpret_cast<std::atomic<std::uint32_t>*>(base + layout.states);
+    records_ = reinterpret_cast<group_record*>(base + layout.records);
     for (std::size_t g = 0; g < groups.size(); ++g) {
         new (&states_[g]) std::atomic<std::uint32_t>(running);
-        stages_.push_back(new (base + layout.stage_record(g))
-                              std::atomic<std::uint32_t>(static_cast<std::uint32_t>(groups[g].stages.front())));
+        new (&records_[g]) group_record;
+        records_[g].stage.store(static_cast<std::uint32_t>(groups[g].stages.front()), std::memory_order_relaxed);
     }
+    passed_ = reinterpret_cast<std::atomic<std::uint64_t>*>(base + layout.passed);
+    for (std::size_t i = 0; i < groups.size() * stages.size(); ++i) new (&passed_[i]) std::atomic<std::uint64_t>(0);
     actives_ = reinterpret_cast<std::atomic<std::uint32_t>*>(base + layout.actives);
     for (std::size_t s = 0; s < stages.size(); ++s)
         new (&actives_[s]) std::atomic<std::uint32_t>(static_cast<std::uint32_t>(stages[s].active));
@@ -151,9 +156,16 @@ void supervisor::fill_report() noexcept {
             if (g.in_caller)
                 for (std::size_t s : g.stages) caller.stages.push_back(plan_.stages()[s].name);
         r.processes.push_back(std::move(caller));
+        r.stages = stage_reports();
+        r.bottleneck = bottleneck_sentence(plan_, r.stages, r.seconds);
         *report_ = std::move(r);
     } catch (...) {
     }
+}
+
+std::vector<stage_report> supervisor::stage_reports() const {
+    live_counts counts{&plan_, records_, passed_, rings_.data()};
+    return counts.stages(ipc::monotonic_ns());
 }
 
 source_context supervisor::context(std::size_t stage) noexcept {
@@ -231,10 +243,14 @@ void child_main(void* a) noexcept {
     c.states[c.group].store(state, std::memory_order_release);
 }
 
-/// The core id for a plan's virtual core index, or -1 for none.
+/// The core id for a plan's virtual core index, or -1 for none. The caller is not pinned, and
+/// keeps the core it is on: positions count from the core after it, so the workers take the
+/// others first and none starts out sharing the caller's core.
 int core_for(int position) {
     auto cores = affinity_cores();
     if (position < 0 || cores.empty()) return -1;
+    auto here = std::find(cores.begin(), cores.end(), ::sched_getcpu());
+    if (here != cores.end()) std::rotate(cores.begin(), here + 1, cores.end());
     return cores[static_cast<std::size_t>(position) % cores.size()];
 }
 
@@ -242,7 +258,7 @@ int core_for(int position) {
 
 void supervisor::start(std::size_t group, void (*body)(void*), void* arg) {
     std::size_t first = plan_.groups()[group].stages.front();
-    child_args args{&failures_, states_, stages_[group], group, body, arg};
+    child_args args{&failures_, states_, &records_[group].stage, group, body, arg};
     std::string title = "fl:" + plan_.label(group, first);
     workers_.start(group, title.c_str(), core_for(plan_.groups()[group].cpu), &child_main, &args);
 }
@@ -255,7 +271,7 @@ void supervisor::on_exit(void* self, const worker_processes::child& c, const ipc
     if (c.killed || (status.clean() && state != running) || state == failed || state == aborted) return;
     s.failures_.fail({.kind = failure_kind::crash,
                       .group = c.group,
-                      .stage = s.stages_[c.group]->load(std::memory_order_relaxed),
+                      .stage = s.records_[c.group].stage.load(std::memory_order_relaxed),
                       .pid = static_cast<int>(c.pid),
                       .signal = status.signal,
                       .code = status.code});
@@ -279,7 +295,7 @@ void supervisor::finish(std::exception_ptr caller_error) {
         } catch (...) {
         }
         std::size_t group = plan_.caller_group();
-        failures_.fail({.group = group, .stage = stages_[group]->load(std::memory_order_relaxed), .message = message});
+        failures_.fail({.group = group, .stage = records_[group].stage.load(std::memory_order_relaxed), .message = message});
     }
     if (failures_.aborted()) {
         teardown();

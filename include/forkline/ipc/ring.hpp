@@ -26,7 +26,11 @@ namespace forkline::ipc {
 struct ring_control {
     alignas(64) std::atomic<std::uint64_t> head{0};  ///< written by the producer
     std::atomic<std::uint32_t> closed{0};            ///< set once by the producer at end of stream
+    /// Records written (byte rings), as far as head was published: a pipeline's live counts. A
+    /// ring whose side is shared by several processes (fl::queue) does not keep it.
+    std::atomic<std::uint64_t> records_written{0};
     alignas(64) std::atomic<std::uint64_t> tail{0};  ///< written by the consumer
+    std::atomic<std::uint64_t> records_read{0};      ///< records read, as far as tail was released
     waiter own_readable;                             ///< the consumer sleeps here...
     waiter own_writable;                             ///< ...and the producer here,
     waiter* readable = &own_readable;                ///< unless it serves several rings at once
@@ -68,6 +72,7 @@ public:
     void flush(bool urgent = true) noexcept {
         if (urgent) signalled_ = head_;
         if (head_ != published_) {
+            c_->records_written.store(records_, std::memory_order_relaxed);
             c_->head.store(head_, std::memory_order_release);
             published_ = head_;
         } else if (!urgent) {
@@ -150,6 +155,7 @@ protected:
     std::uint64_t cap_, mask_, batch_;
     std::uint64_t head_ = 0, published_ = 0, tail_cache_ = 0;
     std::uint64_t signalled_ = 0;  ///< head at the last urgent flush: batches count from here
+    std::uint64_t records_ = 0;    ///< records written (a byte ring's; published with head)
 };
 
 /// Bookkeeping shared by both consumer kinds.
@@ -164,6 +170,7 @@ public:
     void release(bool urgent = true) noexcept {
         if (urgent) signalled_ = tail_;
         if (tail_ != released_) {
+            c_->records_read.store(records_, std::memory_order_relaxed);
             c_->tail.store(tail_, std::memory_order_release);
             released_ = tail_;
         } else if (!urgent) {
@@ -243,6 +250,7 @@ protected:
     std::uint64_t cap_, mask_, batch_;
     std::uint64_t tail_ = 0, released_ = 0, head_cache_ = 0;
     std::uint64_t signalled_ = 0;  ///< tail at the last urgent release: batches count from here
+    std::uint64_t records_ = 0;    ///< records read (a byte ring's; released with tail)
 };
 
 /// Producer side of a ring of fixed slots.
@@ -343,6 +351,7 @@ public:
         }
         put_header(pos, len);
         fill(data_ + pos + header);
+        ++records_;
         advance(total);
     }
 
@@ -369,6 +378,7 @@ inline void byte_producer::write_streamed(const std::byte* src, std::uint64_t le
     using namespace byte_record;
     reserve(header);
     put_header(head_ & mask_, len | streamed);
+    ++records_;
     advance(header);
     if (started) {
         flush();
@@ -416,6 +426,7 @@ public:
                 if ((h & ~(streamed | length_mask)) != 0) throw ring_corrupt("forkline: byte ring holds a bad record header");
                 advance(header);
                 read_streamed(len);
+                ++records_;
                 use(static_cast<const std::byte*>(scratch_.data()), static_cast<std::size_t>(len));
                 return true;
             }
@@ -424,6 +435,7 @@ public:
                 throw ring_corrupt("forkline: byte ring holds a bad record header");
             if (!fill(total)) throw ring_corrupt("forkline: byte ring ended inside a record");
             use(data_ + pos + header, static_cast<std::size_t>(len));
+            ++records_;
             advance(total);
             return true;
         }

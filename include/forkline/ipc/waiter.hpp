@@ -3,6 +3,8 @@
 // one load unless somebody is asleep, so the fast path makes no system call.
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -32,6 +34,32 @@ struct wait_policy {
     /// may throw aborted. The caller watches its children with it, a worker its parent.
     void (*on_wake)(void*) = nullptr;
     void* on_wake_arg = nullptr;
+    /// When set, every wait adds the nanoseconds it took here (one process writes it: a run's
+    /// live counts of time spent waiting for input, or for room).
+    std::atomic<std::uint64_t>* waited_ns = nullptr;
+};
+
+/// CLOCK_MONOTONIC in nanoseconds (read through the vDSO: no system call).
+inline std::uint64_t monotonic_ns() noexcept {
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
+}
+
+/// Adds the time from its construction to its end to a wait policy's waited_ns, if any (also
+/// when the wait ends by throwing).
+class wait_timer {
+public:
+    explicit wait_timer(std::atomic<std::uint64_t>* to) noexcept : to_(to), start_(to ? monotonic_ns() : 0) {}
+    wait_timer(const wait_timer&) = delete;
+    wait_timer& operator=(const wait_timer&) = delete;
+    ~wait_timer() {
+        if (to_) to_->store(to_->load(std::memory_order_relaxed) + (monotonic_ns() - start_), std::memory_order_relaxed);
+    }
+
+private:
+    std::atomic<std::uint64_t>* to_;
+    std::uint64_t start_;
 };
 
 /// Throws aborted when the run was aborted. Rings check it whenever a side runs out of cached
@@ -87,6 +115,7 @@ struct alignas(64) waiter {
     /// Waits until `ready()` holds; throws aborted when the run is aborted meanwhile.
     template <class Ready>
     void wait(Ready&& ready, const wait_policy& policy) {
+        wait_timer timed(policy.waited_ns);
         for (std::uint32_t i = 0; i < policy.spin; ++i) {
             if (ready()) return;
             cpu_relax();

@@ -20,11 +20,36 @@ struct process_report {
     long peak_rss_kib = 0;
 };
 
+/// What one stage did, its processes (replicas) added up; counted as the run goes, a batch at a
+/// time. Stages fused into one process share its times: each reports that process's.
+struct stage_report {
+    std::string name;
+    std::size_t processes = 1;                 ///< the processes that ran it
+    std::uint64_t items_in = 0, items_out = 0;  ///< 0 in for a source, 0 out for a sink
+    /// What its items took in the rings between processes (encoded size, with each record's
+    /// header); 0 for items handed on inside one process.
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+    double busy_seconds = 0;         ///< working: its processes' time not spent waiting
+    double input_wait_seconds = 0;   ///< waiting for input
+    double output_wait_seconds = 0;  ///< waiting for room downstream
+    /// The share of its processes' time it was busy, in [0, 1].
+    double busy() const noexcept {
+        double all = busy_seconds + input_wait_seconds + output_wait_seconds;
+        return all > 0 ? busy_seconds / all : 0;
+    }
+};
+
 /// How a run went: wall time and each process's CPU time. A stage that waits for its
 /// neighbours sleeps, so its CPU time stays near zero however long the run takes.
 struct run_report {
     double seconds = 0;
     std::vector<process_report> processes;  ///< in plan order; the caller's is last
+    /// Per stage, in pipeline order: items, bytes, time busy and waiting.
+    std::vector<stage_report> stages;
+    /// The stage that was busy while the others waited, and what would help, in a sentence
+    /// ("parse is the bottleneck: busy 97%, its input full 92% of the time; give it more
+    /// replicas"), or why there was none.
+    std::string bottleneck;
     /// What options::adaptive measured and changed, one sentence each.
     std::vector<std::string> adapted;
     /// How many rows the source rejected (fl::read_csv collecting them in csv_options::rejects).

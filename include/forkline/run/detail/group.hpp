@@ -88,6 +88,7 @@ struct next_element<G, I, true> {
     G* g;
     template <class Items>
     void take(Items& items) {
+        g->count_passed(I - 1, items.size());
         for (auto&& x : items) g->stream_.push_back(std::move(x));
     }
     void finish() noexcept {}
@@ -108,11 +109,14 @@ class group {
     using last_t = typename types::last_t;
 
 public:
-    group(pipeline<Es...>& p, supervisor& sup, std::size_t g) : p_(p), sup_(sup), g_(g), now_(&sup.stage_of(g)) {
+    group(pipeline<Es...>& p, supervisor& sup, std::size_t g)
+        : p_(p), sup_(sup), g_(g), record_(&sup.record(g)), now_(&record_->stage), passed_(sup.passed(g)) {
         const auto& grp = sup.plan().groups()[g];
         first_ = grp.stages.front();
         last_ = grp.stages.back();
         in_policy_ = out_policy_ = grp.in_caller ? sup.caller_policy() : sup.child_policy();
+        in_policy_.waited_ns = &record_->input_wait_ns;
+        out_policy_.waited_ns = &record_->output_wait_ns;
     }
     group(const group&) = delete;
     group& operator=(const group&) = delete;
@@ -126,6 +130,7 @@ public:
     template <std::size_t A>
     void drive() {
         setup<A>();
+        ended live{*record_};
         if constexpr (A == 0) {
             at(0);
             std::visit([&](auto& out) { produce(out); }, *slot<0>().out);
@@ -166,6 +171,7 @@ public:
                 if (!more) {
                     ended_ = true;
                     if constexpr (A < n) finish_from<A>();
+                    record_->ended_ns.store(ipc::monotonic_ns(), std::memory_order_relaxed);
                 }
             }
             if (stream_.empty()) return std::nullopt;
@@ -219,6 +225,15 @@ private:
 
     /// Records that element s runs now, for the supervisor to blame.
     void at(std::size_t s) noexcept { now_->store(static_cast<std::uint32_t>(s), std::memory_order_relaxed); }
+    /// Counts n items element s handed to the next one in this process (a batch of to_next).
+    void count_passed(std::size_t s, std::size_t n) noexcept {
+        passed_[s].store(passed_[s].load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    /// Marks the end of the group's loop in its record, however it ends.
+    struct ended {
+        group_record& r;
+        ~ended() { r.ended_ns.store(ipc::monotonic_ns(), std::memory_order_relaxed); }
+    };
 
     template <std::size_t I>
     slot_t<I>& slot() {
@@ -284,6 +299,7 @@ private:
     template <std::size_t A>
     void setup() {
         set_up_ = true;
+        record_->started_ns.store(ipc::monotonic_ns(), std::memory_order_relaxed);
         wiring wires(sup_, g_);
         if constexpr (A > 0) {
             wires.template input<edge_t<A - 1>>(input<A>(), A, in_policy_);
@@ -324,6 +340,7 @@ private:
     /// A batch from the element before, in this process (to_next).
     template <std::size_t I>
     void take(std::vector<edge_t<I - 1>>& items) {
+        count_passed(I - 1, items.size());
         at(I);
         auto& s = slot<I>();
         auto each = [&](auto push) {
@@ -375,7 +392,9 @@ private:
     pipeline<Es...>& p_;
     supervisor& sup_;
     std::size_t g_, first_ = 0, last_ = 0;
-    std::atomic<std::uint32_t>* now_;  ///< the group's record of its running element
+    group_record* record_;             ///< the group's record of its times, in the region
+    std::atomic<std::uint32_t>* now_;  ///< ...and of its running element
+    std::atomic<std::uint64_t>* passed_;  ///< per stage, the items handed on in this process
     ipc::wait_policy in_policy_, out_policy_;
     typename holders<slot_holder, std::make_index_sequence<n>>::type slots_;
     typename holders<input_at, std::make_index_sequence<caller_stage>>::type inputs_;

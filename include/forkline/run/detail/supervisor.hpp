@@ -1,7 +1,7 @@
 // The supervisor of one run: maps the shared region (as region_layout lays it out) and builds what
 // lives in it, forks one process per process group (worker_processes), records the first failure
 // (failure_log) and throws it as fl::stage_error or fl::stage_crashed once every process has
-// stopped, and with options::adaptive measures the processes and applies what the policy in
+// stopped, reads the counts the processes keep (live_counts), and with options::adaptive measures the processes and applies what the policy in
 // plan/detail/adaptive.hpp decides. All of it is compiled in src/run.
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <forkline/ipc/shared_text.hpp>
 #include <forkline/plan/plan.hpp>
 #include <forkline/run/detail/failures.hpp>
+#include <forkline/run/detail/live_counts.hpp>
 #include <forkline/run/detail/processes.hpp>
 
 #include <pthread.h>
@@ -51,7 +52,13 @@ public:
     /// a crash is blamed on it. In the run's region, so the supervisor can still read it after the
     /// group's process died; each run has its own, so a stage that runs a pipeline of its own
     /// (a nested fl::run) does not move its run's record.
-    std::atomic<std::uint32_t>& stage_of(std::size_t g) const noexcept { return *stages_[g]; }
+    std::atomic<std::uint32_t>& stage_of(std::size_t g) const noexcept { return records_[g].stage; }
+    /// Group g's record of its times (live_counts.hpp), which its process writes as it runs.
+    group_record& record(std::size_t g) const noexcept { return records_[g]; }
+    /// Per stage, the items group g's elements hand to the next one in its process.
+    std::atomic<std::uint64_t>* passed(std::size_t g) const noexcept { return passed_ + g * plan_.stages().size(); }
+    /// Each stage's numbers so far (during the run, or after it).
+    std::vector<stage_report> stage_reports() const;
 
     /// How many replicas of stage s its dispatchers feed (options::adaptive), in the region.
     std::atomic<std::uint32_t>& active(std::size_t s) const noexcept { return actives_[s]; }
@@ -92,7 +99,8 @@ private:
     ipc::shared_text error_text_;  ///< the first failure's message, of any length
     failure_log failures_;
     std::atomic<std::uint32_t>* states_ = nullptr;  ///< one per process group, in the region
-    std::vector<std::atomic<std::uint32_t>*> stages_;  ///< the stage each group runs now, in the region
+    group_record* records_ = nullptr;                 ///< one per process group, in the region
+    std::atomic<std::uint64_t>* passed_ = nullptr;    ///< per group and stage, in the region
     ipc::waiter* waiters_ = nullptr;                  ///< two per process group, in the region
     std::atomic<std::uint32_t>* actives_ = nullptr;   ///< one per stage, in the region
     std::atomic<std::uint64_t>* claims_ = nullptr;    ///< one per stage, in the region
