@@ -94,6 +94,11 @@ double monotonic_seconds() noexcept {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+std::uint64_t monotonic_ns() noexcept {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
+
 double cpu_seconds(const ::rusage& usage) noexcept { return seconds(usage.ru_utime) + seconds(usage.ru_stime); }
 
 double thread_cpu_seconds() noexcept {

@@ -165,7 +165,7 @@ void supervisor::fill_report() noexcept {
 
 std::vector<stage_report> supervisor::stage_reports() const {
     live_counts counts{&plan_, records_, passed_, rings_.data()};
-    return counts.stages(ipc::monotonic_ns());
+    return counts.stages(monotonic_ns());
 }
 
 source_context supervisor::context(std::size_t stage) noexcept {

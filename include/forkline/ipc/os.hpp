@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ std::string readable_type_name(const char* mangled);
 
 /// Seconds on the monotonic clock, from some fixed point in the past.
 double monotonic_seconds() noexcept;
+/// The same clock in nanoseconds (a run's live counts: when a process started, how long it waited).
+std::uint64_t monotonic_ns() noexcept;
 /// User + system seconds the calling thread has used.
 double thread_cpu_seconds() noexcept;
 /// User + system seconds in a getrusage or wait4 record.

@@ -3,7 +3,7 @@
 // one load unless somebody is asleep, so the fast path makes no system call.
 #pragma once
 
-#include <time.h>
+#include <forkline/ipc/os.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -39,22 +39,15 @@ struct wait_policy {
     std::atomic<std::uint64_t>* waited_ns = nullptr;
 };
 
-/// CLOCK_MONOTONIC in nanoseconds (read through the vDSO: no system call).
-inline std::uint64_t monotonic_ns() noexcept {
-    timespec t{};
-    ::clock_gettime(CLOCK_MONOTONIC, &t);
-    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
-}
-
 /// Adds the time from its construction to its end to a wait policy's waited_ns, if any (also
 /// when the wait ends by throwing).
 class wait_timer {
 public:
-    explicit wait_timer(std::atomic<std::uint64_t>* to) noexcept : to_(to), start_(to ? monotonic_ns() : 0) {}
+    explicit wait_timer(std::atomic<std::uint64_t>* to) noexcept : to_(to), start_(to ? detail::monotonic_ns() : 0) {}
     wait_timer(const wait_timer&) = delete;
     wait_timer& operator=(const wait_timer&) = delete;
     ~wait_timer() {
-        if (to_) to_->store(to_->load(std::memory_order_relaxed) + (monotonic_ns() - start_), std::memory_order_relaxed);
+        if (to_) to_->store(to_->load(std::memory_order_relaxed) + (detail::monotonic_ns() - start_), std::memory_order_relaxed);
     }
 
 private:

@@ -171,7 +171,7 @@ public:
                 if (!more) {
                     ended_ = true;
                     if constexpr (A < n) finish_from<A>();
-                    record_->ended_ns.store(ipc::monotonic_ns(), std::memory_order_relaxed);
+                    record_->ended_ns.store(monotonic_ns(), std::memory_order_relaxed);
                 }
             }
             if (stream_.empty()) return std::nullopt;
@@ -232,7 +232,7 @@ private:
     /// Marks the end of the group's loop in its record, however it ends.
     struct ended {
         group_record& r;
-        ~ended() { r.ended_ns.store(ipc::monotonic_ns(), std::memory_order_relaxed); }
+        ~ended() { r.ended_ns.store(monotonic_ns(), std::memory_order_relaxed); }
     };
 
     template <std::size_t I>
@@ -299,7 +299,7 @@ private:
     template <std::size_t A>
     void setup() {
         set_up_ = true;
-        record_->started_ns.store(ipc::monotonic_ns(), std::memory_order_relaxed);
+        record_->started_ns.store(monotonic_ns(), std::memory_order_relaxed);
         wiring wires(sup_, g_);
         if constexpr (A > 0) {
             wires.template input<edge_t<A - 1>>(input<A>(), A, in_policy_);

@@ -20,7 +20,7 @@ namespace forkline::detail {
 struct alignas(64) group_record {
     /// The stage it runs now: an exception or a crash is blamed on it.
     std::atomic<std::uint32_t> stage{0};
-    /// Monotonic nanoseconds (ipc::monotonic_ns) when its loop started and ended (0: not yet).
+    /// Monotonic nanoseconds (monotonic_ns) when its loop started and ended (0: not yet).
     std::atomic<std::uint64_t> started_ns{0}, ended_ns{0};
     /// Time spent waiting for input, and for room downstream (the wait policies' waited_ns).
     std::atomic<std::uint64_t> input_wait_ns{0}, output_wait_ns{0};

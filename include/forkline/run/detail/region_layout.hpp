@@ -1,7 +1,7 @@
 // Where everything of a run lives in its shared region: the offset of the control block, of the
 // process groups' states and records (live_counts.hpp), of the items they hand on inside a
-// process, of their waiters, of the stages' actives and claims,
-// of the reject counters, of a split source's table, and of every ring. Each part starts on a
+// process, of their waiters, of the stages' actives and claims, of the reject counters, of a
+// split source's table, and of every ring. Each part starts on a
 // cache line of its own; src/run/region_layout.cpp computes them and checks that each part's
 // type fits that alignment.
 #pragma once

@@ -1,8 +1,9 @@
 // The supervisor of one run: maps the shared region (as region_layout lays it out) and builds what
 // lives in it, forks one process per process group (worker_processes), records the first failure
 // (failure_log) and throws it as fl::stage_error or fl::stage_crashed once every process has
-// stopped, reads the counts the processes keep (live_counts), and with options::adaptive measures the processes and applies what the policy in
-// plan/detail/adaptive.hpp decides. All of it is compiled in src/run.
+// stopped, reads the counts the processes keep (live_counts), and with options::adaptive measures
+// the processes and applies what the policy in plan/detail/adaptive.hpp decides. All of it is
+// compiled in src/run.
 #pragma once
 
 #include <forkline/dsl/detail/split.hpp>
