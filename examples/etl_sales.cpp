@@ -4,10 +4,14 @@
 // parts of the file (quoted fields, CRLF and all) and totals them by month; the months' totals are
 // then merged by key. The checks are the fields' types: a date must be a date, a price a price.
 //   etl_sales examples/data/sales.csv
+//   etl_sales --dot plan.dot SALES.csv   (also writes the plan, with what the run measured, for
+//                                          Graphviz: tools/render_plan makes the README's picture)
 #include "sales.hpp"
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -22,13 +26,25 @@ std::string base_name(const std::string& path) { return path.substr(path.find_la
 }  // namespace
 
 int main(int argc, char** argv) {
+    const char* dot = nullptr;
+    if (argc == 4 && std::string_view(argv[1]) == "--dot") {
+        dot = argv[2];
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 2) {
-        std::fprintf(stderr, "usage: etl_sales SALES.csv\n");
+        std::fprintf(stderr, "usage: etl_sales [--dot PLAN.dot] SALES.csv\n");
         return 2;
     }
     try {
         std::vector<fl::reject> rejects;
-        auto months = totals_by_month(argv[1], rejects);  // sales.hpp: read_csv | reduce_by_key
+        fl::run_report report;
+        fl::options o{.report = &report};
+        auto months = totals_by_month(argv[1], rejects, o);  // sales.hpp: read_csv | reduce_by_key
+        if (dot) {
+            std::vector<fl::reject> unused;
+            std::ofstream(dot) << fl::plan(sales_by_month(argv[1], unused), o).to_dot(report);
+        }
 
         std::sort(rejects.begin(), rejects.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
         for (auto& r : rejects) {

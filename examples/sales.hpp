@@ -107,8 +107,10 @@ inline month_total merged(month_total a, const month_total& b) {
 
 /// The ETL on every core: read_csv split over a reader per core, each totalling its rows by
 /// month; the months' totals merged by key. The rows that cannot be read go to `rejects`.
+inline auto sales_by_month(const std::string& path, std::vector<fl::reject>& rejects) {
+    return fl::read_csv<sale>(path, {.rejects = &rejects})
+           | fl::reduce_by_key([](const sale& s) { return s.day.month(); }, month_total{}, add_sale, merged);
+}
 inline auto totals_by_month(const std::string& path, std::vector<fl::reject>& rejects, fl::options o = {}) {
-    return fl::run(fl::read_csv<sale>(path, {.rejects = &rejects})
-                   | fl::reduce_by_key([](const sale& s) { return s.day.month(); }, month_total{}, add_sale, merged),
-                   o);
+    return fl::run(sales_by_month(path, rejects), o);
 }

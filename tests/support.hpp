@@ -49,6 +49,26 @@ pid_t fork_child(Fn fn) {
     return pid;
 }
 
+/// Sets an environment variable (or unsets it, for nullptr) for one scope.
+struct env_var {
+    env_var(const char* name, const char* value) : name_(name) {
+        if (const char* old = ::getenv(name)) old_ = old, had_ = true;
+        if (value)
+            ::setenv(name, value, 1);
+        else
+            ::unsetenv(name);
+    }
+    ~env_var() {
+        if (had_)
+            ::setenv(name_, old_.c_str(), 1);
+        else
+            ::unsetenv(name_);
+    }
+    const char* name_;
+    std::string old_;
+    bool had_ = false;
+};
+
 /// Waits for a child and returns its exit code, or 128 + signal.
 inline int wait_child(pid_t pid) {
     int status = 0;

@@ -1,5 +1,6 @@
-// forkline-shm: lists the named segments of fl::shared_memory and fl::manager (the files
-// /dev/shm/forkline.*) with the processes that map them, and removes stale ones.
+// forkline-shm: lists the named segments of fl::shared_memory and fl::manager and the stats
+// segments of runs (options::stats; the files /dev/shm/forkline.*) with the processes that map
+// them, and removes stale ones.
 //   forkline-shm [list]              NAME, BYTES, KIND, and the pids mapping it (or "stale")
 //   forkline-shm remove NAME...      removes these segments
 //   forkline-shm remove --stale [PREFIX]   removes every segment that no process maps (whose
@@ -52,7 +53,9 @@ std::string kind_of(const std::string& path) {
     if (fd < 0) return "?";
     bool whole = ::pread(fd, &head, sizeof head, 0) == sizeof head;
     ::close(fd);
-    return whole && head == fl::detail::manager_magic ? "manager" : "shared_memory";
+    if (whole && head == fl::detail::manager_magic) return "manager";
+    if (whole && head == fl::detail::stats_magic) return "stats";  // a run's, for forkline-top
+    return "shared_memory";
 }
 
 /// For each segment path, the pids whose memory maps include it (from /proc/PID/maps; processes

@@ -68,6 +68,16 @@ text_files::text_files(const std::vector<std::string>& patterns, const char* who
     }
 }
 
+std::optional<input_size> files_size(const std::vector<std::string>& patterns, const char* who) noexcept {
+    try {
+        text_files files(patterns, who);
+        if (!files.seekable()) return std::nullopt;
+        return input_size{files.total(), true};
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
 text_files::~text_files() {
     for (auto& f : files_)
         if (f.fd >= 0) ::close(f.fd);

@@ -87,11 +87,11 @@ void release_lifeline(pid_t pid) noexcept {
     close_lifeline([pid](const lifeline& l) { return l.pid == pid; });
 }
 
-/// In the worker: SIGKILL when the lifeline's last write end closes; false when it already has
-/// (the parent died during the fork).
-bool hold_lifeline(int fd) noexcept {
+/// In the worker: `signal` (SIGKILL) when the lifeline's last write end closes; false when it
+/// already has (the parent died during the fork).
+bool hold_lifeline(int fd, int signal = SIGKILL) noexcept {
     ::fcntl(fd, F_SETOWN, ::getpid());
-    ::fcntl(fd, F_SETSIG, SIGKILL);
+    ::fcntl(fd, F_SETSIG, signal);
     ::fcntl(fd, F_SETFL, O_ASYNC | O_NONBLOCK);
     pollfd p{fd, POLLIN, 0};
     return !(::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP));
@@ -109,14 +109,18 @@ void flush_standard_streams() noexcept {
     std::fflush(nullptr);
 }
 
+bool parent_gone() noexcept { return parent_pid != 0 && ::getppid() != parent_pid; }
+
 void check_parent(void*) {
-    if (parent_pid != 0 && ::getppid() != parent_pid) throw aborted{};
+    if (parent_gone()) throw aborted{};
 }
 
-pid_t fork_worker(const char* title, int core, void (*body)(void*), void* arg) {
-    flush_standard_streams();
-    pid_t parent = ::getpid();
-    bool from_main_thread = ::gettid() == parent;
+bool in_worker() noexcept { return parent_pid != 0; }
+
+namespace {
+/// Forks with a lifeline: in the parent, the child's pid (the write end is the parent's now); in
+/// the child, 0, and `read_end` the child's end to hold.
+pid_t fork_with_lifeline(int& read_end) {
     int line[2];
     make_lifeline(line);
     pid_t pid = ::fork();
@@ -131,12 +135,23 @@ pid_t fork_worker(const char* title, int core, void (*body)(void*), void* arg) {
         give_lifeline(line[1], pid);
         return pid;
     }
+    read_end = line[0];
+    return 0;
+}
+}  // namespace
+
+pid_t fork_worker(const char* title, int core, void (*body)(void*), void* arg) {
+    flush_standard_streams();
+    pid_t parent = ::getpid();
+    bool from_main_thread = ::gettid() == parent;
+    int line = -1;
+    if (pid_t pid = fork_with_lifeline(line)) return pid;
     // Die with the caller, even if it is killed before it can stop us: the lifeline, and where it
     // is safe (the forking thread is the main one, which ends only with the process) the parent-
     // death signal too. The waits check the parent themselves as well.
     parent_pid = parent;
     if (from_main_thread) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (!hold_lifeline(line[0]) || ::getppid() != parent) ::_exit(0);
+    if (!hold_lifeline(line) || ::getppid() != parent) ::_exit(0);
     // Ctrl-C stops workers even when the caller handles SIGINT itself.
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
@@ -147,6 +162,30 @@ pid_t fork_worker(const char* title, int core, void (*body)(void*), void* arg) {
         CPU_SET(core, &set);
         ::sched_setaffinity(0, sizeof set, &set);  // best effort: a refusal only costs speed
     }
+    body(arg);
+    flush_standard_streams();
+    ::_exit(0);
+}
+
+pid_t fork_watcher(const char* title, void (*body)(void*), void* arg) {
+    flush_standard_streams();
+    pid_t parent = ::getpid();
+    int line = -1;
+    if (pid_t pid = fork_with_lifeline(line)) return pid;
+    parent_pid = parent;
+    // The signals that end a program, its process group or its terminal session leave this one
+    // be, to clean up after it; its lifeline wakes it (SIGUSR1, which interrupts a wait) the
+    // moment the caller is gone, however it went.
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::signal(sig, SIG_IGN);
+    struct sigaction wake {};
+    wake.sa_handler = [](int) {};
+    ::sigemptyset(&wake.sa_mask);
+    ::sigaction(SIGUSR1, &wake, nullptr);  // no SA_RESTART: the wait it interrupts returns
+    if (!hold_lifeline(line, SIGUSR1) || ::getppid() != parent) {
+        body(arg);  // it finds its parent gone at once, and cleans up
+        ::_exit(0);
+    }
+    ::prctl(PR_SET_NAME, title);
     body(arg);
     flush_standard_streams();
     ::_exit(0);

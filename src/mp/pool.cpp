@@ -75,9 +75,11 @@ std::exception_ptr task_exception(const char* call, std::uint64_t first, std::ui
         return std::make_exception_ptr(
             task_error(std::string(call) + " item " + std::to_string(first + f.item), f.type, f.message));
     case task_failure::crashed: {
-        std::string items = count == 1 ? " item " + std::to_string(first)
-                                       : " items " + std::to_string(first) + " to " + std::to_string(first + count - 1);
-        return std::make_exception_ptr(process_crashed(call + items, "worker process", f.pid, f.signal, f.code));
+        std::string where = std::string(call) + (count == 1 ? " item " + std::to_string(first)
+                                                            : " items " + std::to_string(first) + " to " +
+                                                                  std::to_string(first + count - 1));
+        if (f.runs > 1) where += " lost its worker on each of its " + std::to_string(f.runs) + " runs; the last";
+        return std::make_exception_ptr(process_crashed(where, "worker process", f.pid, f.signal, f.code));
     }
     case task_failure::refused:
         break;
@@ -408,8 +410,9 @@ void pool_engine::on_wake(void* self) {
     throw peer_died{};
 }
 
-/// Worker w died (it was reaped): keep what it finished, fail the task it ran, give the tasks it
-/// had not started to the others, and start a new worker in its place.
+/// Worker w died (it was reaped): keep what it finished, run the task it ran again (first, on
+/// whichever worker is free) while its job's retries last, else fail it, give the tasks it had not
+/// started to the others, and start a new worker in its place.
 void pool_engine::buried(std::size_t w, pid_t pid, int signal, int code) {
     pool_worker& wk = *workers_[w];
     wk.results_ring->closed.store(1, std::memory_order_release);  // nobody writes to it any more
@@ -429,15 +432,22 @@ void pool_engine::buried(std::size_t w, pid_t pid, int signal, int code) {
         return;
     }
     std::uint64_t running = wk.slot->running.load(std::memory_order_relaxed);
+    std::optional<task> again;
     if (!wk.in_flight.empty() && wk.in_flight.front().id == running) {
         task t = std::move(wk.in_flight.front());
         wk.in_flight.pop_front();
-        if (!t.job->cancelled) t.job->failed(t.chunk, {task_failure::crashed, 0, "", "", pid, signal, code});
+        if (!t.job->cancelled && ++t.deaths <= t.job->retries) {
+            ++retried_;
+            again.emplace(std::move(t));
+        } else if (!t.job->cancelled) {
+            t.job->failed(t.chunk, {task_failure::crashed, 0, "", "", pid, signal, code, t.deaths});
+        }
     }
     while (!wk.in_flight.empty()) {
         queued_.push_front(std::move(wk.in_flight.back()));
         wk.in_flight.pop_back();
     }
+    if (again) queued_.push_front(std::move(*again));
     if (!joined_) spawn(w);
 }
 

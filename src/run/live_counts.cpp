@@ -90,8 +90,10 @@ std::vector<stage_report> live_counts::stages(std::uint64_t now_ns) const {
         std::uint64_t head = c.head.load(std::memory_order_relaxed), tail = c.tail.load(std::memory_order_relaxed);
         stage_report& from = out[e.from];
         stage_report& to = out[groups[e.to_group].stages.front()];
-        from.items_out += e.fixed_slots ? head : c.records_written.load(std::memory_order_relaxed);
-        to.items_in += e.fixed_slots ? tail : c.records_read.load(std::memory_order_relaxed);
+        std::uint64_t markers = records[e.from_group].markers.load(std::memory_order_relaxed);
+        auto items = [markers](std::uint64_t records) { return records > markers ? records - markers : 0; };
+        from.items_out += items(e.fixed_slots ? head : c.records_written.load(std::memory_order_relaxed));
+        to.items_in += items(e.fixed_slots ? tail : c.records_read.load(std::memory_order_relaxed));
         from.bytes_out += head * e.unit;
         to.bytes_in += tail * e.unit;
     }

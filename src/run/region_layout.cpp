@@ -50,6 +50,7 @@ region_layout::region_layout(const pipeline_plan& plan) {
     actives = c.take<std::atomic<std::uint32_t>>(stage_count);
     claims = c.take<std::atomic<std::uint64_t>>(stage_count);
     rejects = c.take<std::atomic<std::uint64_t>>(2);
+    progress = c.take<source_progress>(1);
     has_table = stage_count > 0 && plan.stages().front().split;
     table = c.take<split_table>(has_table ? 1 : 0);
     for (const auto& e : plan.rings()) {

@@ -38,7 +38,7 @@ struct supervisor::adapter {
     }
 };
 
-supervisor::supervisor(pipeline_plan plan, run_report* report)
+supervisor::supervisor(pipeline_plan plan, run_report* report, bool progress, bool stats)
     : plan_(std::move(plan)),
       workers_(&supervisor::on_exit, this),
       report_(report),
@@ -50,6 +50,8 @@ supervisor::supervisor(pipeline_plan plan, run_report* report)
     failures_ = failure_log(new (region_.data() + layout.control) control_block, &error_text_, rings_.data(),
                             rings_.size());
     workers_.reserve(plan_.groups().size());
+    show_progress_ = progress_wanted(progress);
+    show_stats_ = stats_wanted(stats);
 }
 
 /// Constructs what lives in the region where the layout puts it.
@@ -73,6 +75,7 @@ void supervisor::place(const region_layout& layout) {
     for (std::size_t s = 0; s < stages.size(); ++s) new (&claims_[s]) std::atomic<std::uint64_t>(0);
     reject_counters_ = new (base + layout.rejects) std::atomic<std::uint64_t>[2]{};
     if (layout.has_table) table_ = new (base + layout.table) split_table;
+    progress_ = new (base + layout.progress) source_progress;
     waiters_ = reinterpret_cast<ipc::waiter*>(base + layout.waiters);
     for (std::size_t w = 0; w < 2 * groups.size(); ++w) new (&waiters_[w]) ipc::waiter;
     const auto& edges = plan_.rings();
@@ -97,6 +100,20 @@ void supervisor::adapt() {
     if (std::none_of(stages.begin(), stages.end(), [](const stage_info& s) { return s.active != 0; })) return;
     adapter_ = std::make_unique<adapter>();
     adapter_->thread = std::thread([this, caller = ::pthread_self()] { measure_and_resize(*adapter_, caller); });
+}
+
+void supervisor::set_input_size(std::optional<input_size> size) noexcept {
+    if (!size) return;
+    progress_->total = size->amount;
+    progress_->unit = size->bytes ? source_progress::bytes : source_progress::items;
+}
+
+void supervisor::start_display() noexcept {
+    if (!watched()) return;
+    if (show_stats_) stats_.create(plan_, unix_seconds() - (monotonic_seconds() - started_));
+    if (!show_progress_ && !stats_.created()) return;  // nothing to draw, nowhere to publish
+    display_.start(counts(), *progress_, static_cast<std::uint64_t>(started_ * 1e9), show_progress_ ? 2 : -1,
+                   stats_.created() ? &stats_ : nullptr);
 }
 
 void supervisor::stop_adapting() noexcept {
@@ -145,6 +162,7 @@ void supervisor::fill_report() noexcept {
         run_report r;
         if (adapter_) r.adapted = adapter_->notes;
         r.rejected = reject_count();
+        r.source_bytes = progress_->bytes_done.load(std::memory_order_relaxed);
         r.seconds = monotonic_seconds() - started_;
         for (const auto& c : workers_.children()) {
             process_report p{{}, static_cast<int>(c.pid), c.cpu_seconds, c.peak_rss_kib};
@@ -163,9 +181,10 @@ void supervisor::fill_report() noexcept {
     }
 }
 
+live_counts supervisor::counts() const noexcept { return {&plan_, records_, passed_, rings_.data()}; }
+
 std::vector<stage_report> supervisor::stage_reports() const {
-    live_counts counts{&plan_, records_, passed_, rings_.data()};
-    return counts.stages(monotonic_ns());
+    return counts().stages(monotonic_ns());
 }
 
 source_context supervisor::context(std::size_t stage) noexcept {
@@ -175,6 +194,7 @@ source_context supervisor::context(std::size_t stage) noexcept {
     c.table = stage == 0 ? table_ : nullptr;
     c.rejects = reject_log{&rejects_text_, &reject_counters_[0], &reject_counters_[1]};
     c.abort = &failures_.abort_flag();
+    c.bytes_done = &progress_->bytes_done;
     return c;
 }
 
@@ -278,6 +298,8 @@ void supervisor::on_exit(void* self, const worker_processes::child& c, const ipc
 }
 
 void supervisor::teardown() noexcept {
+    display_.stop();
+    stats_.remove();
     stop_adapting();
     if (workers_.all_reaped()) return;
     failures_.stop();
@@ -285,6 +307,8 @@ void supervisor::teardown() noexcept {
 }
 
 void supervisor::finish(std::exception_ptr caller_error) {
+    display_.stop();
+    stats_.remove();
     stop_adapting();
     if (caller_error) {
         std::string message = "an exception not derived from std::exception";

@@ -35,6 +35,9 @@ meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/root" >"$tmp/inst
 root=$tmp/root$prefix
 libdir=$(dirname "$(find "$root" -name 'libforkline.so*' -print -quit)")
 [[ -d $libdir ]] || { echo "meson install put no libforkline under $root"; exit 1; }
+for tool in forkline-shm forkline-top; do
+  [[ -x $root/bin/$tool ]] || { echo "meson install put no $tool in $root/bin"; exit 1; }
+done
 
 for way in "${ways[@]}"; do
   case $way in

@@ -1,6 +1,6 @@
 // Spawning and reaping on their own: what a worker is (a child running the body, named, pinned,
-// with default SIGINT), how reap reports its end, that it dies with its parent, and that a fork
-// does not write buffered output twice.
+// with default SIGINT), how reap reports its end, that it dies with its parent, that a watcher
+// outlives it, and that a fork does not write buffered output twice.
 #include "../support.hpp"
 
 #include <forkline/ipc/region.hpp>
@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -62,6 +63,25 @@ void tell_and_wait(void* p) {
     auto* r = static_cast<report*>(p);
     r->pid.store(::getpid());
     eventually([r] { return r->go.load() != 0; }, 60);
+}
+
+/// A watcher's body: says who it is, takes a SIGINT (which it ignores), and waits for its parent
+/// to be gone (a minute at most), then says it saw that.
+/// A watcher's body: shrugs off the signals that end programs, then sleeps (for two minutes at
+/// most) until its lifeline's SIGUSR1 says the parent is gone: arg = 1 when it did.
+void watch_parent(void* p) {
+    auto* r = static_cast<report*>(p);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::raise(sig);
+    sigset_t usr1, others;
+    ::sigemptyset(&usr1);
+    ::sigaddset(&usr1, SIGUSR1);
+    ::sigprocmask(SIG_BLOCK, &usr1, &others);  // a signal before ppoll waits for it
+    r->pid.store(::getpid());
+    bool woken = false;
+    timespec limit{120, 0};
+    while (!ipc::parent_gone())
+        if (!(woken = ::ppoll(nullptr, 0, &limit, &others) < 0 && errno == EINTR)) break;
+    if (woken && ipc::parent_gone()) r->arg = 1;
 }
 
 void raise_sigint(void*) { ::raise(SIGINT); }
@@ -174,6 +194,28 @@ TEST_CASE("a worker is killed as soon as the process that forked it is", "[ipc][
     CHECK(adopted.ended[parent] == 128 + SIGKILL);
     if (started) CHECK(adopted.ended[s.r->pid.load()] == 128 + SIGKILL);
     s.r->go.store(1);
+    adopted.clean_up(s.r->pid.load());
+    CHECK(no_children_left());
+}
+
+TEST_CASE("a watcher outlives the process that forked it, is woken when it is gone, and ignores the signals that end programs", "[ipc][spawn]") {
+    orphans adopted;
+    REQUIRE(adopted.adopting());
+    shared_report s;
+    pid_t parent = fork_child([&] {
+        ipc::fork_watcher("fl-test-watch", watch_parent, s.r);
+        ::pause();
+        return 0;
+    });
+    bool started = eventually([&] { return s.r->pid.load() != 0; }, 60);
+    REQUIRE(started);
+    CHECK_FALSE(ipc::parent_gone());  // not in a child forkline forked
+    ::kill(parent, SIGKILL);
+    bool both_ended = adopted.reap(2, 60);
+    CHECK(both_ended);
+    CHECK(adopted.ended[parent] == 128 + SIGKILL);
+    CHECK(adopted.ended[s.r->pid.load()] == 0);  // it ended on its own, after its parent
+    CHECK(s.r->arg == 1);
     adopted.clean_up(s.r->pid.load());
     CHECK(no_children_left());
 }

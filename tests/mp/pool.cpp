@@ -243,6 +243,128 @@ TEST_CASE("a worker that dies fails its task; the pool replaces it and goes on",
     CHECK(pool.map(square, in) == (in | rv::transform(square) | ranges::to<std::vector>()));
 }
 
+/// Counters in memory the pool's workers share with the test: made before the pool, so that
+/// every worker (the replacements too) has them mapped at the same address.
+template <std::size_t N>
+struct shared_counters {
+    std::atomic<int>* at = static_cast<std::atomic<int>*>(
+        ::mmap(nullptr, N * sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    shared_counters() {
+        REQUIRE(at != MAP_FAILED);
+        for (std::size_t i = 0; i < N; ++i) new (at + i) std::atomic<int>(0);
+    }
+    ~shared_counters() { ::munmap(at, N * sizeof(std::atomic<int>)); }
+    shared_counters(const shared_counters&) = delete;
+    shared_counters& operator=(const shared_counters&) = delete;
+};
+
+/// x, except that the first run on item `at` kills its worker.
+struct dies_once_at {
+    long at;
+    std::atomic<int>* runs;
+    long operator()(long x) const {
+        if (x == at && runs->fetch_add(1) == 0) ::raise(SIGKILL);
+        return x;
+    }
+};
+
+TEST_CASE("with retries, a task whose worker dies runs again, and map's result is whole", "[mp][pool]") {
+    shared_counters<1> runs;  // of the chunk that holds item 37
+    fl::pool pool(2);
+    pool.retry(2);
+    auto flaky = [r = runs.at](long x) {
+        if (x == 37 && r->fetch_add(1) == 0) ::raise(SIGKILL);
+        return x * x;
+    };
+    auto in = iota_vector(1000);
+    CHECK(pool.map(flaky, in, 10) == (in | rv::transform(square) | ranges::to<std::vector>()));
+    CHECK(runs.at->load() == 2);
+    CHECK(pool.retried() == 1);
+    auto pids = pool.map(pid_of, std::vector<int>(50), 1);
+    CHECK(std::set<int>(pids.begin(), pids.end()).size() <= 2);
+}
+
+TEST_CASE("a task that loses its worker on every run fails after its retries, saying how many runs", "[mp][pool]") {
+    shared_counters<1> runs;
+    fl::pool pool(2);
+    auto poison = [r = runs.at](long x) {
+        if (x == 5) {
+            r->fetch_add(1);
+            std::_Exit(3);
+        }
+        return x;
+    };
+    try {
+        pool.map(poison, iota_vector(20), 1, fl::retries(3));
+        FAIL("no exception");
+    } catch (const fl::process_crashed& e) {
+        CHECK(e.where() == "pool.map item 5 lost its worker on each of its 4 runs; the last");
+        CHECK(e.exit_code() == 3);
+        CHECK(std::string(e.what()) == "forkline: pool.map item 5 lost its worker on each of its 4 runs; the last "
+                                       "(worker process " + std::to_string(e.pid()) + ") exited with code 3 before it finished");
+    }
+    CHECK(runs.at->load() == 4);
+    CHECK(pool.retried() == 3);
+    CHECK(pool.map(square, iota_vector(10)) == std::vector<long>{0, 1, 4, 9, 16, 25, 36, 49, 64, 81});
+}
+
+TEST_CASE("a call's retries overrule the pool's; submit, starmap and imap retry; a throw is not retried", "[mp][pool]") {
+    shared_counters<6> runs;
+    fl::pool pool(2);
+    pool.retry(5);
+    auto once = [](std::atomic<int>* r) {  // true on the first run only
+        return r->fetch_add(1) == 0;
+    };
+    // fl::retries(0): as without retries, the first death fails the task.
+    try {
+        pool.map(dies_once_at{3, runs.at}, iota_vector(10), 1, fl::retries(0));
+        FAIL("no exception");
+    } catch (const fl::process_crashed& e) {
+        CHECK(e.where() == "pool.map item 3");
+        CHECK(e.signal() == SIGKILL);
+    }
+    CHECK(runs.at[0].load() == 1);
+    CHECK(pool.retried() == 0);
+
+    auto f = pool.submit(fl::retries(1), [r = runs.at + 1, once](long a, long b) {
+        if (once(r)) ::raise(SIGKILL);
+        return a + b;
+    }, 2L, 3L);
+    CHECK(f.get() == 5);
+    CHECK(runs.at[1].load() == 2);
+
+    auto product = [r = runs.at + 2, once](long a, long b) {
+        if (a == 4 && once(r)) ::raise(SIGKILL);
+        return a * b;
+    };
+    std::vector<std::pair<long, long>> pairs;
+    for (long i = 0; i < 8; ++i) pairs.emplace_back(i, 10);
+    CHECK(pool.starmap(product, pairs, fl::retries(1)) == std::vector<long>{0, 10, 20, 30, 40, 50, 60, 70});
+
+    std::vector<long> seen;
+    for (long x : pool.imap(dies_once_at{6, runs.at + 3}, iota_vector(12))) seen.push_back(x);
+    CHECK(seen == iota_vector(12));  // the pool's 5 retries
+
+    std::vector<long> unordered;
+    for (long x : pool.imap_unordered(dies_once_at{9, runs.at + 4}, iota_vector(12), fl::retries(2)))
+        unordered.push_back(x);
+    ranges::sort(unordered);
+    CHECK(unordered == iota_vector(12));
+    for (int k = 1; k <= 4; ++k) CHECK(runs.at[k].load() == 2);
+    CHECK(pool.retried() == 4);
+
+    auto throws = [r = runs.at + 5](long x) {
+        if (x == 2) {
+            r->fetch_add(1);
+            throw std::runtime_error("bad item");
+        }
+        return x;
+    };
+    CHECK_THROWS_WITH(pool.map(throws, iota_vector(5), 1), Catch::Contains("bad item"));
+    CHECK(runs.at[5].load() == 1);
+    CHECK(pool.retried() == 4);
+}
+
 TEST_CASE("the initializer runs in each worker before its tasks", "[mp][pool]") {
     fl::pool pool(2, [] { worker_setting = 41; });
     CHECK(pool.map([](int x) { return worker_setting + x; }, std::vector<int>{1, 1}) == std::vector<int>{42, 42});

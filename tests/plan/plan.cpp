@@ -68,6 +68,23 @@ TEST_CASE("to_dot draws a cluster per process and an edge per ring", "[plan]") {
     CHECK_THAT(dot, Catch::Matchers::Contains("label=\"lengths\""));
 }
 
+TEST_CASE("to_dot with a run's report puts each stage's rate and busy share under its name", "[plan]") {
+    auto p = fl::plan(fl::iota(0, 3) | fl::named("parse", fl::map([](int i) { return i; })) | fl::count(),
+                      fl::options{.cpus = 4});
+    fl::run_report r;
+    r.seconds = 2;
+    r.stages = {{"iota", 1, 0, 4'000'000}, {"parse", 1, 4'000'000, 4'000'000}, {"count", 1, 4'000'000, 0}};
+    r.stages[1].busy_seconds = 1.94;
+    r.stages[1].input_wait_seconds = 0.06;
+    std::string dot = p.to_dot(r);
+    CHECK_THAT(dot, Catch::Matchers::Contains("label=\"measured: 2 s\""));
+    CHECK_THAT(dot, Catch::Matchers::Contains("parse\\n2.00 M items/s, busy 97%"));
+    CHECK_THAT(dot, Catch::Matchers::Contains("iota\\n2.00 M items/s, busy 0%"));
+    // A report of some other pipeline is left out rather than misread.
+    r.stages.pop_back();
+    CHECK(p.to_dot(r) == p.to_dot());
+}
+
 TEST_CASE("a stream's plan ends in the caller", "[plan]") {
     auto p = fl::plan(fl::iota(0, 3) | fl::map([](int i) { return i; }), fl::options{.cpus = 4});
     REQUIRE(p.stages().size() == 3);

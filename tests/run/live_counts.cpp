@@ -109,6 +109,42 @@ TEST_CASE("a farm's replicas add up", "[run][counts]") {
     CHECK(work.items_out == std::uint64_t(n));
 }
 
+TEST_CASE("a farm whose stage drops items counts what it kept, ordered or not", "[run][counts]") {
+    // An ordered farm's replicas send a marker for an input that made nothing: not an item.
+    const long n = 10'000;
+    auto odd = [](long i) { return i % 2 != 0; };
+    auto check = [&](const fl::run_report& r, std::size_t kept) {
+        const auto& keep = stage(r, "keep");
+        CHECK(keep.items_in == std::uint64_t(n));
+        CHECK(keep.items_out == std::uint64_t(n / 2));
+        CHECK(r.stages.back().items_in == std::uint64_t(n / 2));
+        CHECK(kept == std::size_t(n / 2));
+    };
+    SECTION("ordered, in slots") {
+        fl::run_report r;
+        auto v = fl::run(fl::iota(0L, n) | fl::named("keep", fl::farm(2, fl::filter(odd))) | fl::to_vector(),
+                         fl::options{.report = &r});
+        check(r, v.size());
+    }
+    SECTION("unordered, in slots") {
+        fl::run_report r;
+        auto v = fl::run(fl::iota(0L, n) | fl::named("keep", fl::farm(2, fl::filter(odd), fl::unordered)) |
+                             fl::to_vector(),
+                         fl::options{.report = &r});
+        check(r, v.size());
+    }
+    SECTION("ordered, encoded") {
+        fl::run_report r;
+        auto v = fl::run(fl::iota(0L, n) | fl::map([](long i) { return std::to_string(i); }) |
+                             fl::named("keep", fl::farm(2, fl::filter([](const std::string& s) {
+                                                           return (s.back() - '0') % 2 != 0;
+                                                       }))) |
+                             fl::to_vector(),
+                         fl::options{.report = &r});
+        check(r, v.size());
+    }
+}
+
 TEST_CASE("the report names the stage that keeps the others waiting", "[run][counts]") {
     fl::run_report r;
     fl::run(fl::iota(0, 400) | fl::named("slow", fl::map([](int i) {

@@ -253,7 +253,7 @@ TEST_CASE("to_keyed_replica sends each item to the replica its key picks") {
 
 TEST_CASE("to_tagged marks the last item of each input, and an input that made nothing") {
     edges<sequenced<int>> e(1, 100);
-    to_tagged<int, memory_sender<sequenced<int>>> r(std::in_place, e.all[0]);
+    to_tagged<int, memory_sender<sequenced<int>>> r(nullptr, std::in_place, e.all[0]);
     r.begin_item(5);
     r.push(50);
     r.push(51);

@@ -6,6 +6,7 @@
 #include <forkline/forkline.hpp>
 
 #include "best_of.hpp"
+#include "rows.hpp"
 #include <forkline/ipc/region.hpp>
 
 #ifdef FORKLINE_HAVE_TBB
@@ -177,14 +178,7 @@ int main(int argc, char** argv) {
 
     long ns = n_of(5e7);
     rows.push_back(measure("forkline 64-byte std::string items", ns, [&] {
-        auto s = fl::run(fl::iota(0L, ns) | fl::map([](long i) {
-                             std::string s(64, 'a');
-                             std::memcpy(s.data(), &i, sizeof i);
-                             return s;
-                         }) |
-                         fl::reduce(0L, [](long acc, const std::string& s) { return acc + static_cast<long>(s.size()); }),
-                         fl::options{.fuse = false});
-        check(s == 64 * ns, "strings");
+        check(forkline::bench::sum_of_64_byte_strings(ns) == 64 * ns, "strings");
     }));
     rows.back().note = "3 processes, byte ring";
     rows.back().against = three;

@@ -6,7 +6,10 @@
 #include <forkline/dsl/detail/element.hpp>
 
 #include <range/v3/range/concepts.hpp>
+#include <range/v3/range/primitives.hpp>
 #include <range/v3/range/traits.hpp>
+
+#include <optional>
 
 namespace forkline {
 
@@ -26,6 +29,14 @@ struct from_source : detail::pipe_base {
     template <class Out>
     void produce(Out& out) {
         for (auto&& x : range_.get()) out.push(static_cast<const output&>(x));
+    }
+
+    /// The range's size, when it has one.
+    std::optional<detail::input_size> input_size() {
+        if constexpr (ranges::sized_range<std::remove_reference_t<R>&>)
+            return detail::input_size{static_cast<std::uint64_t>(ranges::size(range_.get()))};
+        else
+            return std::nullopt;
     }
 
     detail::range_holder<R> range_;

@@ -39,6 +39,11 @@ struct iota_source : detail::pipe_base {
         }
     }
 
+    detail::input_size input_size() const noexcept {
+        using U = std::make_unsigned_t<T>;
+        return {first_ < last_ ? static_cast<std::uint64_t>(static_cast<U>(static_cast<U>(last_) - static_cast<U>(first_))) : 0};
+    }
+
     T first_, last_;
 };
 static_assert(detail::source<iota_source<int>>, "iota_source must model the source protocol");

@@ -201,6 +201,7 @@ struct read_csv_source : detail::pipe_base {
                           if (!options_.rejects) throw csv_error(why);
                           ctx.rejects.add(detail::encode_reject(why));
                       });
+            ctx.read(files.size(f));
         }
     }
 
@@ -250,6 +251,7 @@ struct read_csv_source : detail::pipe_base {
                                             });
             sink.end();
             split.read(p, lines);
+            ctx.read(x.end - x.begin);
             deliver(false);
         }
         deliver(true);
@@ -261,6 +263,10 @@ struct read_csv_source : detail::pipe_base {
         if (!options_.rejects) return;
         for (const auto& l : lines) options_.rejects->push_back(detail::decode_reject(l));
     }
+
+    /// The files' bytes: one reader counts each file it finished, the readers of a split each part.
+    std::optional<detail::input_size> input_bytes() const noexcept { return detail::files_size(paths_, "forkline::read_csv"); }
+    std::optional<detail::input_size> input_size() const noexcept { return input_bytes(); }
 
     std::vector<std::string> paths_;
     csv_options options_;

@@ -114,9 +114,14 @@ struct basic_read_lines : detail::pipe_base {
                 });
             }
             sink.end();
+            claims.read(end - begin);
         }
         sink.done();
     }
+
+    /// The files' bytes, which the readers of a split count as they finish parts (one reader
+    /// reading them whole does not: no input_size() of its own).
+    std::optional<detail::input_size> input_bytes() const noexcept { return detail::files_size(paths_, "forkline::read_lines"); }
 
     std::vector<std::string> paths_;
     text_options options_;

@@ -23,7 +23,9 @@ std::string readable_type_name(const char* mangled);
 
 /// Seconds on the monotonic clock, from some fixed point in the past.
 double monotonic_seconds() noexcept;
-/// The same clock in nanoseconds (a run's live counts: when a process started, how long it waited).
+/// Seconds since 1970 on the wall clock (what a person reads: when a run started).
+double unix_seconds() noexcept;
+/// The monotonic clock in nanoseconds (a run's live counts: when a process started, how long it waited).
 std::uint64_t monotonic_ns() noexcept;
 /// User + system seconds the calling thread has used.
 double thread_cpu_seconds() noexcept;

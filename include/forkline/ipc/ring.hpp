@@ -72,7 +72,7 @@ public:
     void flush(bool urgent = true) noexcept {
         if (urgent) signalled_ = head_;
         if (head_ != published_) {
-            c_->records_written.store(records_, std::memory_order_relaxed);
+            if constexpr (FORKLINE_LIVE_COUNTS) c_->records_written.store(records_, std::memory_order_relaxed);
             c_->head.store(head_, std::memory_order_release);
             published_ = head_;
         } else if (!urgent) {
@@ -148,6 +148,10 @@ protected:
             publish_now();
     }
     FORKLINE_COLD void publish_now() noexcept { flush(head_ - signalled_ >= batch_); }
+    /// One more record written (counted unless FORKLINE_LIVE_COUNTS is 0).
+    void count_record() noexcept {
+        if constexpr (FORKLINE_LIVE_COUNTS) ++records_;
+    }
 
     ring_control* c_;
     waiter* readable_;  ///< c_->readable, read on every item
@@ -170,7 +174,7 @@ public:
     void release(bool urgent = true) noexcept {
         if (urgent) signalled_ = tail_;
         if (tail_ != released_) {
-            c_->records_read.store(records_, std::memory_order_relaxed);
+            if constexpr (FORKLINE_LIVE_COUNTS) c_->records_read.store(records_, std::memory_order_relaxed);
             c_->tail.store(tail_, std::memory_order_release);
             released_ = tail_;
         } else if (!urgent) {
@@ -208,11 +212,14 @@ public:
         head_cache_ = c_->head.load(std::memory_order_acquire);
         return available() >= n;
     }
-    /// True when the producer closed the ring and everything in it was read.
+    /// True when the producer closed the ring and everything in it was read (which is then
+    /// released, so the ring's counts are whole).
     bool finished() noexcept {
         if (!c_->closed.load(std::memory_order_acquire)) return false;
         head_cache_ = c_->head.load(std::memory_order_acquire);
-        return available() == 0;
+        if (available() != 0) return false;
+        if (tail_ != released_) release(false);
+        return true;
     }
 
 protected:
@@ -243,6 +250,10 @@ protected:
             release_now();
     }
     FORKLINE_COLD void release_now() noexcept { release(tail_ - signalled_ >= batch_); }
+    /// One more record read (counted unless FORKLINE_LIVE_COUNTS is 0).
+    void count_record() noexcept {
+        if constexpr (FORKLINE_LIVE_COUNTS) ++records_;
+    }
 
     ring_control* c_;
     waiter* writable_;  ///< c_->writable, read on every item
@@ -351,7 +362,7 @@ public:
         }
         put_header(pos, len);
         fill(data_ + pos + header);
-        ++records_;
+        count_record();
         advance(total);
     }
 
@@ -378,7 +389,7 @@ inline void byte_producer::write_streamed(const std::byte* src, std::uint64_t le
     using namespace byte_record;
     reserve(header);
     put_header(head_ & mask_, len | streamed);
-    ++records_;
+    count_record();
     advance(header);
     if (started) {
         flush();
@@ -426,7 +437,7 @@ public:
                 if ((h & ~(streamed | length_mask)) != 0) throw ring_corrupt("forkline: byte ring holds a bad record header");
                 advance(header);
                 read_streamed(len);
-                ++records_;
+                count_record();
                 use(static_cast<const std::byte*>(scratch_.data()), static_cast<std::size_t>(len));
                 return true;
             }
@@ -435,7 +446,7 @@ public:
                 throw ring_corrupt("forkline: byte ring holds a bad record header");
             if (!fill(total)) throw ring_corrupt("forkline: byte ring ended inside a record");
             use(data_ + pos + header, static_cast<std::size_t>(len));
-            ++records_;
+            count_record();
             advance(total);
             return true;
         }

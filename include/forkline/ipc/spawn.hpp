@@ -17,9 +17,23 @@ void flush_standard_streams() noexcept;
 /// fork fails or the pipe cannot be made.
 pid_t fork_worker(const char* title, int core, void (*body)(void*), void* arg);
 
+/// Forks a process that calls body(arg) and _exit(0)s like a worker, but that outlives the caller
+/// long enough to clean up after it (a run's display: it removes the run's stats segment and
+/// erases its frame): it ignores SIGINT, SIGTERM, SIGHUP and SIGQUIT, so that what ends the
+/// caller, its process group or its terminal does not end it, and its lifeline sends it SIGUSR1
+/// (a no-op that interrupts its waits) instead of SIGKILL when the caller is gone. Its body must
+/// watch for the caller's end (parent_gone) after each wait and not take long.
+/// Errors: as fork_worker.
+pid_t fork_watcher(const char* title, void (*body)(void*), void* arg);
+/// In a process fork_worker or fork_watcher started: true once the process that forked it is gone.
+bool parent_gone() noexcept;
+
 /// In a worker: throws ipc::aborted when the process that forked it is gone. Fits
 /// wait_policy::on_wake. In any other process: does nothing.
 void check_parent(void* = nullptr);
+
+/// True in a process fork_worker started (a run's or a pool's worker, or one forked from it).
+bool in_worker() noexcept;
 
 /// The end of a child, as wait4 reported it.
 struct exit_status {

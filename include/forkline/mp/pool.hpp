@@ -4,6 +4,7 @@
 #pragma once
 
 #include <forkline/codec/codec.hpp>
+#include <forkline/core/detail/progress_text.hpp>
 #include <forkline/core/detail/range_holder.hpp>
 #include <forkline/core/diagnostics.hpp>
 #include <forkline/core/errors.hpp>
@@ -112,13 +113,19 @@ public:
     using in_t = std::remove_cvref_t<ranges::range_value_t<std::remove_reference_t<R>>>;
     using out_t = call_result_t<Fn, in_t, Call>;
 
-    chunked_call(std::shared_ptr<pool_engine> e, const char* call, Fn fn, R&& r, std::size_t chunksize)
+    /// `progress`: the pool's show_progress (the environment may say otherwise); `retries`: how
+    /// many more times a chunk runs when its worker dies in it.
+    chunked_call(std::shared_ptr<pool_engine> e, const char* call, Fn fn, R&& r, std::size_t chunksize, bool progress,
+                 unsigned retries)
         : e_(std::move(e)),
           fn_(fn),
           range_(std::forward<R>(r)),
           it_(ranges::begin(range_.get())),
           chunksize_(chunksize ? chunksize : default_chunksize()),
-          results_(std::make_shared<chunk_results<out_t>>(call, chunksize_)) {}
+          results_(std::make_shared<chunk_results<out_t>>(call, chunksize_)) {
+        results_->retries = retries;
+        if (progress_wanted(progress)) bar_.emplace(call, size_hint());
+    }
     chunked_call(const chunked_call&) = delete;
     chunked_call& operator=(const chunked_call&) = delete;
     ~chunked_call() {
@@ -137,9 +144,11 @@ public:
             auto& ready = results_->ready;
             auto& errors = results_->errors;
             auto take = [&](auto& from, auto at) {
+                done_ += results_->sizes[at->first];
                 results_->sizes.erase(at->first);
                 ++taken_;
                 if (ordered) ++next_;
+                if (bar_) bar_->update(done_);
                 auto node = from.extract(at);
                 return std::move(node.mapped());
             };
@@ -147,8 +156,12 @@ public:
             if (r != ready.end()) return take(ready, r);
             auto x = ordered ? errors.find(next_) : errors.begin();
             if (x != errors.end()) std::rethrow_exception(take(errors, x));
-            if (input_done_ && taken_ == sent_) return std::nullopt;
+            if (input_done_ && taken_ == sent_) {
+                bar_.reset();  // erased as the results end
+                return std::nullopt;
+            }
             if (e_->outstanding() == 0) throw std::logic_error("forkline::pool: a task's results were lost");
+            if (bar_) bar_->update(done_);
             e_->step();
         }
     }
@@ -183,8 +196,9 @@ private:
     ranges::iterator_t<std::remove_reference_t<R>> it_;
     std::size_t chunksize_;
     std::shared_ptr<chunk_results<out_t>> results_;
-    std::uint64_t sent_ = 0, taken_ = 0, next_ = 0;
+    std::uint64_t sent_ = 0, taken_ = 0, next_ = 0, done_ = 0;  ///< done_: items whose results came
     bool input_done_ = false;
+    std::optional<progress_bar> bar_;
 };
 
 /// imap's and imap_unordered's range: items out of the chunks as they come.
@@ -248,6 +262,14 @@ constexpr bool pool_call_ok() {
 }
 
 }  // namespace detail
+
+/// For one pool call: how many more times a task (a chunk of map's items, or a submit) runs when
+/// the worker running it dies (a crash, a signal, an exit): `pool.map(fn, xs, fl::retries(3))`.
+/// Tasks that throw are not run again: their exception is the answer. See pool::retry.
+struct retries {
+    constexpr explicit retries(unsigned times) noexcept : times(times) {}
+    unsigned times;
+};
 
 /// The result of pool.submit, which arrives later: get() waits for it (running the pool meanwhile)
 /// and returns it, or throws what the task threw. Movable, not copyable; get() once.
@@ -316,7 +338,8 @@ private:
 /// results are any fl::transferable type. Captured pointers and references would point into the
 /// worker's own copy of memory as it was when the worker started: do not capture them.
 /// A worker that dies in a task fails that task (fl::process_crashed) and is replaced; the other
-/// tasks go on. Not copyable; movable. Its calls may come from several threads (they take turns).
+/// tasks go on. With retries (pool.retry(k), or fl::retries(k) for one call), the task runs again
+/// instead, up to k more times, before it fails. Not copyable; movable. Its calls may come from several threads (they take turns).
 ///
 /// Example:
 ///     fl::pool pool(4);
@@ -341,6 +364,7 @@ public:
         if (this != &o) {
             finish();
             engine_ = std::move(o.engine_);
+            progress_ = o.progress_;
         }
         return *this;
     }
@@ -350,6 +374,31 @@ public:
     /// The number of workers.
     unsigned size() const { return engine().size(); }
 
+    /// Shows a bar on stderr while map, starmap, imap and imap_unordered run (FORKLINE_PROGRESS
+    /// in the environment says yes or no over this): percent, items, rate and time left when the
+    /// range has a size, else items and rate; redrawn in place on a terminal from the caller's
+    /// own wait (four times a second at most, after half a second), erased when the call's
+    /// results end. Off a terminal, a line every 5 seconds.
+    void show_progress(bool on = true) noexcept { progress_ = on; }
+
+    /// From now on, a task whose worker dies in it (a crash, a signal such as the OOM killer's
+    /// SIGKILL, an exit) runs again, first, on a free worker, up to `times` more times; a task
+    /// that loses its worker on every run then fails with fl::process_crashed, saying how many
+    /// runs it had. map's result is then complete and in order, each item's result once; but
+    /// what a task did besides returning (a file written, a counter raised) may be done again, so
+    /// retry tasks whose effects may repeat. A call may say otherwise: fl::retries(k) as its last
+    /// argument (submit's first). Default: 0, a dead worker fails its task at once.
+    void retry(unsigned times) {
+        auto lock = engine().lock();
+        engine().set_retries(times);
+    }
+
+    /// How many times tasks were run again because their worker died, so far.
+    std::uint64_t retried() const {
+        auto lock = engine().lock();
+        return engine().retried();
+    }
+
     /// fn applied to every element of `range`, in order, computed by the workers `chunksize`
     /// elements at a time (default: about four chunks per worker for a sized range, else 1).
     /// Example: `pool.map([](int x) { return x * x; }, std::vector{1, 2, 3})` returns {1, 4, 9}.
@@ -357,14 +406,31 @@ public:
     /// the elements before it were computed; the pool stays usable.
     template <class Fn, class R>
     auto map(Fn fn, R&& range, std::size_t chunksize = 0) {
-        return collect<detail::call_plain>(fn, std::forward<R>(range), chunksize, "pool.map");
+        return collect<detail::call_plain>(fn, std::forward<R>(range), chunksize, {}, "pool.map");
+    }
+    /// map with retries of its own: `pool.map(fn, xs, fl::retries(3))`, or with a chunksize too.
+    template <class Fn, class R>
+    auto map(Fn fn, R&& range, std::size_t chunksize, retries r) {
+        return collect<detail::call_plain>(fn, std::forward<R>(range), chunksize, r.times, "pool.map");
+    }
+    template <class Fn, class R>
+    auto map(Fn fn, R&& range, retries r) {
+        return map(fn, std::forward<R>(range), 0, r);
     }
 
     /// map for functions of several arguments: each element is a tuple (or pair) of them.
     /// Example: `pool.starmap([](int a, int b) { return a * b; }, std::vector{std::pair{2, 3}})` is {6}.
     template <class Fn, class R>
     auto starmap(Fn fn, R&& range, std::size_t chunksize = 0) {
-        return collect<detail::call_spread>(fn, std::forward<R>(range), chunksize, "pool.starmap");
+        return collect<detail::call_spread>(fn, std::forward<R>(range), chunksize, {}, "pool.starmap");
+    }
+    template <class Fn, class R>
+    auto starmap(Fn fn, R&& range, std::size_t chunksize, retries r) {
+        return collect<detail::call_spread>(fn, std::forward<R>(range), chunksize, r.times, "pool.starmap");
+    }
+    template <class Fn, class R>
+    auto starmap(Fn fn, R&& range, retries r) {
+        return starmap(fn, std::forward<R>(range), 0, r);
     }
 
     /// Lazy map: an input range of the results in order, computed ahead while you read (a few
@@ -375,30 +441,43 @@ public:
     /// continues with the next chunk.
     template <class Fn, class R>
     auto imap(Fn fn, R&& range, std::size_t chunksize = 1) {
-        return lazy<detail::call_plain>(fn, std::forward<R>(range), chunksize, true, "pool.imap");
+        return lazy<detail::call_plain>(fn, std::forward<R>(range), chunksize, {}, true, "pool.imap");
+    }
+    template <class Fn, class R>
+    auto imap(Fn fn, R&& range, std::size_t chunksize, retries r) {
+        return lazy<detail::call_plain>(fn, std::forward<R>(range), chunksize, r.times, true, "pool.imap");
+    }
+    template <class Fn, class R>
+    auto imap(Fn fn, R&& range, retries r) {
+        return imap(fn, std::forward<R>(range), 1, r);
     }
 
     /// As imap, but results come in the order they are finished.
     template <class Fn, class R>
     auto imap_unordered(Fn fn, R&& range, std::size_t chunksize = 1) {
-        return lazy<detail::call_plain>(fn, std::forward<R>(range), chunksize, false, "pool.imap_unordered");
+        return lazy<detail::call_plain>(fn, std::forward<R>(range), chunksize, {}, false, "pool.imap_unordered");
+    }
+    template <class Fn, class R>
+    auto imap_unordered(Fn fn, R&& range, std::size_t chunksize, retries r) {
+        return lazy<detail::call_plain>(fn, std::forward<R>(range), chunksize, r.times, false, "pool.imap_unordered");
+    }
+    template <class Fn, class R>
+    auto imap_unordered(Fn fn, R&& range, retries r) {
+        return imap_unordered(fn, std::forward<R>(range), 1, r);
     }
 
     /// Runs fn(args...) in a worker; the future gives its result.
     /// Example: `auto f = pool.submit([](std::string s) { return s.size(); }, std::string("abc"));`
     /// Errors: see fl::future; std::logic_error when the pool is closed.
     template <class Fn, class... Args>
+        requires(!std::is_same_v<std::remove_cvref_t<Fn>, retries>)
     auto submit(Fn fn, Args&&... args) {
-        using tuple_t = std::tuple<std::decay_t<Args>...>;
-        static_assert(detail::pool_call_ok<Fn, tuple_t, detail::call_spread>());
-        using out_t = detail::call_result_t<Fn, tuple_t, detail::call_spread>;
-        auto record = detail::task_record(&detail::run_items<Fn, tuple_t, detail::call_spread>, fn);
-        detail::append_item(record, tuple_t(std::forward<Args>(args)...));
-        auto state = std::make_shared<detail::call_state<out_t>>();
-        auto lock = engine().lock();
-        engine().send(state, 0, 1, std::move(record));
-        engine().step(false);
-        return future<out_t>(std::move(state), engine_.get());
+        return submit_with({}, fn, std::forward<Args>(args)...);
+    }
+    /// submit with retries of its own: `pool.submit(fl::retries(2), fn, args...)`.
+    template <class Fn, class... Args>
+    auto submit(retries r, Fn fn, Args&&... args) {
+        return submit_with(r.times, fn, std::forward<Args>(args)...);
     }
 
     /// Accepts no more tasks; those given still run.
@@ -419,8 +498,23 @@ public:
     }
 
 private:
+    template <class Fn, class... Args>
+    auto submit_with(std::optional<unsigned> r, Fn fn, Args&&... args) {
+        using tuple_t = std::tuple<std::decay_t<Args>...>;
+        static_assert(detail::pool_call_ok<Fn, tuple_t, detail::call_spread>());
+        using out_t = detail::call_result_t<Fn, tuple_t, detail::call_spread>;
+        auto record = detail::task_record(&detail::run_items<Fn, tuple_t, detail::call_spread>, fn);
+        detail::append_item(record, tuple_t(std::forward<Args>(args)...));
+        auto state = std::make_shared<detail::call_state<out_t>>();
+        auto lock = engine().lock();
+        state->retries = r.value_or(engine().retries());
+        engine().send(state, 0, 1, std::move(record));
+        engine().step(false);
+        return future<out_t>(std::move(state), engine_.get());
+    }
+
     template <class Call, class Fn, class R>
-    auto collect(Fn fn, R&& range, std::size_t chunksize, const char* name) {
+    auto collect(Fn fn, R&& range, std::size_t chunksize, std::optional<unsigned> retries, const char* name) {
         static_assert(ranges::input_range<std::remove_reference_t<R>>,
                       "forkline::pool::map(fn, range): the argument is not an input range (it needs begin() and end())");
         using in_t = std::remove_cvref_t<ranges::range_value_t<std::remove_reference_t<R>>>;
@@ -428,7 +522,8 @@ private:
         using out_t = detail::call_result_t<Fn, in_t, Call>;
         static_assert(!std::is_void_v<out_t>,
                       "forkline::pool::map(fn, range): fn returns nothing; return a value (or use pool.submit)");
-        detail::chunked_call<Fn, R, Call> call(checked_engine(), name, fn, std::forward<R>(range), chunksize);
+        detail::chunked_call<Fn, R, Call> call(checked_engine(), name, fn, std::forward<R>(range), chunksize, progress_,
+                                               retries.value_or(engine().retries()));
         std::vector<out_t> out;
         out.reserve(call.size_hint());
         while (auto chunk = call.next(true))
@@ -437,14 +532,16 @@ private:
     }
 
     template <class Call, class Fn, class R>
-    auto lazy(Fn fn, R&& range, std::size_t chunksize, bool ordered, const char* name) {
+    auto lazy(Fn fn, R&& range, std::size_t chunksize, std::optional<unsigned> retries, bool ordered,
+              const char* name) {
         static_assert(ranges::input_range<std::remove_reference_t<R>>,
                       "forkline::pool::imap(fn, range): the argument is not an input range (it needs begin() and end())");
         using in_t = std::remove_cvref_t<ranges::range_value_t<std::remove_reference_t<R>>>;
         static_assert(detail::pool_call_ok<Fn, in_t, Call>());
         using call_t = detail::chunked_call<Fn, R, Call>;
         using out_t = typename call_t::out_t;
-        auto call = std::make_unique<call_t>(checked_engine(), name, fn, std::forward<R>(range), chunksize);
+        auto call = std::make_unique<call_t>(checked_engine(), name, fn, std::forward<R>(range), chunksize, progress_,
+                                             retries.value_or(engine().retries()));
         return stream_range<out_t>(std::make_unique<detail::chunked_source<call_t, out_t>>(std::move(call), ordered));
     }
 
@@ -470,6 +567,9 @@ private:
         return engine_;
     }
 
+    // progress_ comes first: the engine forks the workers while it is built, and a task that
+    // (wrongly) uses its own pool must find progress_ set in the worker's copy of this object.
+    bool progress_ = false;
     std::shared_ptr<detail::pool_engine> engine_;
 };
 

@@ -54,6 +54,9 @@ struct run_report {
     std::vector<std::string> adapted;
     /// How many rows the source rejected (fl::read_csv collecting them in csv_options::rejects).
     std::uint64_t rejected = 0;
+    /// The bytes of files the source read, when it counts them (the readers of a split of
+    /// read_lines or read_csv, a single read_csv reader); else 0.
+    std::uint64_t source_bytes = 0;
 };
 
 /// How fl::parallel stages (and split sources) get their replicas; see options::parallel.
@@ -86,6 +89,20 @@ struct options {
     /// that keeps its replicas busy gets the cores that the other processes leave idle (measured
     /// from their CPU time). Replicas it does not feed sleep. Fusion stays as planned.
     bool adaptive = false;
+    /// Show the run's progress on stderr while it goes (FORKLINE_PROGRESS=1 in the environment does
+    /// too, without a rebuild; FORKLINE_PROGRESS=0 turns it off): on a terminal, a table redrawn
+    /// four times a second (a bar with percent, rate and time left when the source's size is
+    /// known, then per stage its processes, items/s, busy share and items) and erased when the
+    /// run ends; otherwise one line every 5 seconds. Drawn by a process of its own from the live
+    /// counts, so the stages do nothing for it.
+    bool progress = false;
+    /// Publish the run's live numbers for `forkline-top` (FORKLINE_STATS=1 in the environment
+    /// does too; FORKLINE_STATS=0 turns it off): what the progress display would show, and the
+    /// bottleneck so far, in a named segment /dev/shm/forkline.stats-PID-N that only this user
+    /// can read (mode 0600), rewritten a few times a second by the display's process and removed when
+    /// the run ends, also when the caller is killed (`forkline-shm` lists one left by a display
+    /// process killed with it).
+    bool stats = false;
 };
 
 }  // namespace forkline

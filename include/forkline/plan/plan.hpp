@@ -5,6 +5,7 @@
 // src/plan/plan.cpp, the planning steps in src/plan/planner.cpp.
 #pragma once
 
+#include <forkline/core/detail/progress_text.hpp>  // human_number, for to_dot(report)
 #include <forkline/ipc/os.hpp>  // readable_type_name, which names the item types of a stage_info
 #include <forkline/plan/options.hpp>
 
@@ -86,8 +87,15 @@ public:
     std::string describe() const;
     /// A Graphviz digraph: one cluster per process, one edge per ring.
     std::string to_dot() const;
+    /// The same, with what a run of this plan measured (its run_report, options::report): each
+    /// stage's items per second (all its replicas) and busy share under its name, and the run's
+    /// seconds as the graph's title.
+    /// Example: `fl::plan(p, o).to_dot(report)` after `fl::run(p, o)` with `o.report = &report`.
+    std::string to_dot(const run_report& measured) const;
 
 private:
+    std::string dot(const run_report* measured) const;
+
     std::vector<stage_info> stages_;
     std::vector<process_group> groups_;
     std::vector<ring_info> rings_;

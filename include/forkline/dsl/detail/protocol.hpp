@@ -42,9 +42,13 @@
 //     `produce_split(out, ctx)` instead of 5, and carry `ordered` as 9.
 // 13. `late` (concept `late_stage`): a spread element that works only once its input has ended
 //     (the merge of a keyed aggregation): the planner gives its replicas no core of their own.
+// 14. `input_size()` on a source (optional): how much input it has, as an input_size, when that
+//     is known before the run (iota, a sized range, files): the progress display's bar. A source
+//     whose unit is bytes adds the bytes it finished with its context's `read(n)`.
 #pragma once
 
 #include <concepts>
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 
@@ -56,6 +60,12 @@ struct sink_role {};
 
 /// Base of every element and pipeline; operator| is found through it by argument-dependent lookup.
 struct pipe_base;
+
+/// How much input a source has (14): items, or bytes of files.
+struct input_size {
+    std::uint64_t amount = 0;
+    bool bytes = false;
+};
 
 /// What a source's process gets from its run (split.hpp).
 struct source_context;

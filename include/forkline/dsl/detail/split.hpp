@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,13 +40,18 @@ struct reject_log {
 
 /// What a source's process gets from its run: for the readers of a split, the next part nobody
 /// has claimed (in the run's shared region), how many readers there are, and the split's table;
-/// for any source, where rejects go and the run's abort flag.
+/// for any source, where rejects go, the run's abort flag, and where to count the bytes read.
 struct source_context {
     std::atomic<std::uint64_t>* next = nullptr;
     std::size_t readers = 1;
     split_table* table = nullptr;
     reject_log rejects{};
     const std::atomic<std::uint32_t>* abort = nullptr;
+    /// Where a source whose input is bytes adds those it finished (the progress display's bar).
+    std::atomic<std::uint64_t>* bytes_done = nullptr;
+    void read(std::uint64_t bytes) const noexcept {
+        if (bytes_done) bytes_done->fetch_add(bytes, std::memory_order_relaxed);
+    }
 };
 
 template <class Source, class Line, class Chain, bool Ordered>
@@ -88,6 +94,8 @@ struct split_stage<Source, Line, boost::hana::tuple<Es...>, Ordered> : pipe_base
         } s{chain, out};
         source_.template read_split<Line>(claims, s);
     }
+
+    std::optional<detail::input_size> input_size() const noexcept { return source_.input_bytes(); }
 
     std::size_t replicas_;  ///< 0: the planner decides
     Source source_;

@@ -3,12 +3,15 @@
 // it; it owns the records that *start* in it, so splits of any size lose, repeat or cut none.
 #pragma once
 
+#include <forkline/dsl/detail/protocol.hpp>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <string>
 #include <string_view>
@@ -49,6 +52,10 @@ private:
     bool seekable_ = true;
     const char* who_;
 };
+
+/// The bytes of the files `patterns` name, for the progress display: none when one cannot be
+/// opened (the source says so when it runs) or is a stream.
+std::optional<input_size> files_size(const std::vector<std::string>& patterns, const char* who) noexcept;
 
 /// Where a record starts: its file and its byte offset there.
 struct text_position {

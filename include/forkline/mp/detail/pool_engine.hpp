@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -25,7 +26,8 @@ struct task_failure {
     enum kind_t : std::uint8_t { threw, crashed, refused } kind = threw;
     std::uint32_t item = 0;       ///< which of the task's items (threw)
     std::string type, message;    ///< the exception's type and what() (threw), or why (refused)
-    int pid = 0, signal = 0, code = 0;  ///< how the worker ended (crashed)
+    int pid = 0, signal = 0, code = 0;  ///< how the worker ended (crashed): the last that did
+    std::uint32_t runs = 1;             ///< how many times the task ran, losing its worker each time (crashed)
 };
 
 /// In a worker: the encoded results of the task it runs, back to back.
@@ -51,6 +53,7 @@ struct pool_job {
     virtual void done(std::uint64_t chunk, std::uint32_t count, const std::byte* p, std::size_t n) = 0;
     virtual void failed(std::uint64_t chunk, const task_failure& f) = 0;
     bool cancelled = false;  ///< nobody waits any more: tasks not yet sent are dropped
+    unsigned retries = 0;    ///< how many more times a task of this job runs when its worker dies in it
 };
 
 /// A task's record, as it crosses: this header, the closure's bytes (padded to 8), the items.
@@ -116,6 +119,12 @@ public:
     void terminate(); ///< kills the workers now; unfinished tasks fail
     bool closed() const noexcept { return closed_; }
 
+    /// The retries of calls that do not say (pool.retry).
+    unsigned retries() const noexcept { return retries_.load(std::memory_order_relaxed); }
+    void set_retries(unsigned k) noexcept { retries_.store(k, std::memory_order_relaxed); }
+    /// Tasks run again so far because their worker died in them.
+    std::uint64_t retried() const noexcept { return retried_; }
+
 private:
     struct task {
         std::uint64_t id;
@@ -123,6 +132,7 @@ private:
         std::uint64_t chunk;
         std::uint32_t count;
         std::vector<std::byte> record;
+        std::uint32_t deaths = 0;  ///< workers that died running it
     };
     void check_caller(const char* what) const;
     std::string init_error() const;
@@ -151,6 +161,8 @@ private:
     std::size_t depth_ = 2;        ///< tasks one worker may hold: see learn()
     double task_seconds_ = -1;     ///< how long a task runs, on average (-1: not known yet)
     double last_watch_ = 0;
+    std::atomic<unsigned> retries_{0};  ///< read by calls before they take the lock
+    std::uint64_t retried_ = 0;
     bool closed_ = false, joined_ = false;
     std::string broken_;  ///< why the pool cannot run tasks (its initializer failed)
 

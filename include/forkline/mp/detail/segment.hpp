@@ -15,6 +15,10 @@ inline constexpr std::string_view segment_prefix = "forkline.";
 /// that checks what it reads; a program of layout 1 sees such a segment as no manager, and back).
 inline constexpr std::uint64_t manager_magic = 0x666f726b6d677232ull;
 
+/// The first eight bytes of a run's stats segment once it is filled in ("forkstt1": layout 1 of
+/// run/detail/stats.hpp), named stats-PID-N.
+inline constexpr std::uint64_t stats_magic = 0x666f726b73747431ull;
+
 /// A manager's segment starts with this many bytes of header (the magic, its lock); its heap
 /// fills the rest.
 inline constexpr std::size_t manager_header_bytes = 256;

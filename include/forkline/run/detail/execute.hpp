@@ -37,7 +37,12 @@ public:
     static constexpr bool sink_last = types::sink_last;
     using last_t = typename types::last_t;
 
-    execution(pipeline<Es...>& p, const options& opts) : p_(p), sup_(make_plan(infos(p), opts), opts.report) {
+    execution(pipeline<Es...>& p, const options& opts)
+        : p_(p), sup_(make_plan(infos(p), opts), opts.report, opts.progress, opts.stats) {
+        if (sup_.watched()) {
+            auto& src = boost::hana::at_c<0>(p_.stages());
+            if constexpr (requires { src.input_size(); }) sup_.set_input_size(src.input_size());
+        }
         for (std::size_t g = 0; g < sup_.plan().groups().size(); ++g) tasks_.push_back({this, g});
     }
 
@@ -58,6 +63,7 @@ public:
     void start() {
         for (std::size_t g = 0; g < tasks_.size(); ++g)
             if (!sup_.plan().groups()[g].in_caller) sup_.start(g, &group_main, &tasks_[g]);
+        sup_.start_display();
         sup_.adapt();
     }
 

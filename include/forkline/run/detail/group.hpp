@@ -115,8 +115,10 @@ public:
         first_ = grp.stages.front();
         last_ = grp.stages.back();
         in_policy_ = out_policy_ = grp.in_caller ? sup.caller_policy() : sup.child_policy();
-        in_policy_.waited_ns = &record_->input_wait_ns;
-        out_policy_.waited_ns = &record_->output_wait_ns;
+        if constexpr (FORKLINE_LIVE_COUNTS) {
+            in_policy_.waited_ns = &record_->input_wait_ns;
+            out_policy_.waited_ns = &record_->output_wait_ns;
+        }
     }
     group(const group&) = delete;
     group& operator=(const group&) = delete;
@@ -227,7 +229,8 @@ private:
     void at(std::size_t s) noexcept { now_->store(static_cast<std::uint32_t>(s), std::memory_order_relaxed); }
     /// Counts n items element s handed to the next one in this process (a batch of to_next).
     void count_passed(std::size_t s, std::size_t n) noexcept {
-        passed_[s].store(passed_[s].load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        if constexpr (FORKLINE_LIVE_COUNTS)
+            passed_[s].store(passed_[s].load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
     /// Marks the end of the group's loop in its record, however it ends.
     struct ended {

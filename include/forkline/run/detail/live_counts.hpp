@@ -24,6 +24,23 @@ struct alignas(64) group_record {
     std::atomic<std::uint64_t> started_ns{0}, ended_ns{0};
     /// Time spent waiting for input, and for room downstream (the wait policies' waited_ns).
     std::atomic<std::uint64_t> input_wait_ns{0}, output_wait_ns{0};
+    /// Records it sent that carry no item (an ordered farm's markers, to_tagged), left out of the
+    /// counts of its output ring.
+    std::atomic<std::uint64_t> markers{0};
+};
+
+/// How far the source is through an input whose size is known (for the progress display's bar),
+/// and the word the display sleeps on between frames, in the region.
+struct alignas(64) source_progress {
+    enum unit : std::uint32_t { none = 0, items = 1, bytes = 2 };
+    /// The input's size in `unit`s, set before the run starts (none: not known).
+    std::uint64_t total = 0;
+    std::uint32_t unit = none;
+    /// Bytes the source has read, for `bytes` (the readers of a split add each part they finish);
+    /// for `items`, the source's items out are the count.
+    std::atomic<std::uint64_t> bytes_done{0};
+    /// Set to 1 (and woken) when the run ends: the display draws its last frame and leaves.
+    std::atomic<std::uint32_t> ended{0};
 };
 
 /// Where a run's counts are, for reading them (the caller, after or during the run).

@@ -28,6 +28,7 @@ struct region_layout {
     std::size_t actives = 0;   ///< an std::atomic<std::uint32_t> per stage
     std::size_t claims = 0;    ///< an std::atomic<std::uint64_t> per stage
     std::size_t rejects = 0;   ///< two std::atomic<std::uint64_t>: bytes used, rejects
+    std::size_t progress = 0;  ///< the source_progress
     std::size_t table = 0;     ///< the split_table, when has_table
     bool has_table = false;    ///< the source is split
     std::vector<std::size_t> rings;  ///< per ring, its ipc::ring_control

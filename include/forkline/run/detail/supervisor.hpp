@@ -15,6 +15,7 @@
 #include <forkline/run/detail/failures.hpp>
 #include <forkline/run/detail/live_counts.hpp>
 #include <forkline/run/detail/processes.hpp>
+#include <forkline/run/detail/progress.hpp>
 
 #include <pthread.h>
 #include <sys/types.h>
@@ -23,6 +24,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +34,9 @@ struct region_layout;
 
 class supervisor {
 public:
-    explicit supervisor(pipeline_plan plan, run_report* report = nullptr);
+    /// `progress`, `stats`: options::progress and options::stats (the environment may say
+    /// otherwise: progress_wanted, stats_wanted).
+    explicit supervisor(pipeline_plan plan, run_report* report = nullptr, bool progress = false, bool stats = false);
     supervisor(const supervisor&) = delete;
     supervisor& operator=(const supervisor&) = delete;
     /// Stops whatever still runs (abort, then SIGKILL after a grace period) and reaps it. Never throws.
@@ -72,6 +76,13 @@ public:
     /// After every start(): with options::adaptive, measures the processes for a warm-up in a
     /// thread of the caller, then re-sizes the parallel stages.
     void adapt();
+    /// True when the run shows its progress or publishes its stats (then the caller tells the
+    /// source's size, if known).
+    bool watched() const noexcept { return show_progress_ || show_stats_; }
+    void set_input_size(std::optional<input_size> size) noexcept;
+    /// After every start(), before adapt(): creates the stats segment and forks the display
+    /// process, when the run shows its progress or publishes its stats.
+    void start_display() noexcept;
 
     /// Ends the run in the caller. With no error and no abort: reaps every process and throws if
     /// one of them failed. With `caller_error` (the caller's own stage threw: the one its group's
@@ -88,6 +99,7 @@ private:
     void place(const region_layout& layout);
     static void on_exit(void* self, const worker_processes::child& c, const ipc::exit_status& status) noexcept;
     void fill_report() noexcept;
+    live_counts counts() const noexcept;
     struct adapter;
     void measure_and_resize(adapter& a, pthread_t caller);
     void stop_adapting() noexcept;
@@ -107,6 +119,10 @@ private:
     std::atomic<std::uint64_t>* claims_ = nullptr;    ///< one per stage, in the region
     std::atomic<std::uint64_t>* reject_counters_ = nullptr;  ///< bytes used, rejects: in the region
     split_table* table_ = nullptr;                    ///< the split source's, in the region
+    source_progress* progress_ = nullptr;             ///< in the region
+    bool show_progress_ = false, show_stats_ = false;
+    stats_segment stats_;  ///< declared before the display, which writes it: removed after it stops
+    progress_display display_;
     ipc::shared_text rejects_text_;
     std::vector<ipc::ring_control*> rings_;
     std::vector<void*> data_;

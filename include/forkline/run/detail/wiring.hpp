@@ -108,7 +108,8 @@ public:
         } else if (self.spread == spread_kind::farm && self.ordered) {
             using tagged = alternative<Route, to_tagged<T, ring_sender<sequenced<T>>>>;
             if constexpr (!std::is_void_v<tagged>)
-                emplace<tagged>(out, std::in_place, sup_.ring(rings.front()), sup_.ring_data(rings.front()), policy);
+                emplace<tagged>(out, &sup_.record(g_).markers, std::in_place, sup_.ring(rings.front()),
+                                sup_.ring_data(rings.front()), policy);
             else
                 impossible("an ordered farm's replica");
         } else {
