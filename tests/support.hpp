@@ -106,6 +106,30 @@ inline bool ended(pid_t pid) {
     return close == std::string::npos || close + 2 >= s.size() || s[close + 2] == 'Z' || s[close + 2] == 'X';
 }
 
+/// This process's children that run (not zombies) and whose name starts with `prefix`: a run's
+/// workers are named "fl:<stage>" ("fl:parse[1]" for a farm's replica).
+inline std::vector<pid_t> children_named(const std::string& prefix) {
+    std::vector<pid_t> out;
+    DIR* d = ::opendir("/proc");
+    if (!d) return out;
+    const std::string me = std::to_string(::getpid());
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+        std::string line;
+        if (!std::getline(in, line)) continue;
+        // "pid (comm) S ppid ...": the state and the parent follow the last ')'
+        auto open = line.find('('), close = line.rfind(')');
+        if (open == std::string::npos || close == std::string::npos || close + 4 >= line.size()) continue;
+        std::string rest = line.substr(close + 2);
+        std::string ppid = rest.substr(2, rest.find(' ', 2) - 2);
+        if (rest[0] != 'Z' && ppid == me && line.compare(open + 1, prefix.size(), prefix) == 0)
+            out.push_back(static_cast<pid_t>(std::stol(e->d_name)));
+    }
+    ::closedir(d);
+    return out;
+}
+
 /// Waits until `done()` holds, checking every few milliseconds, at most `seconds`; true if it held.
 /// For outcomes that come at once or never: the limit is far beyond what a loaded machine needs.
 template <class Done>

@@ -12,13 +12,14 @@ namespace forkline {
 
 pipeline_plan::pipeline_plan(std::vector<stage_info> stages, std::vector<process_group> groups,
                              std::vector<ring_info> rings, unsigned cpus, std::uint32_t spin,
-                             std::vector<std::string> reasons)
+                             std::vector<std::string> reasons, restart_policy restarts)
     : stages_(std::move(stages)),
       groups_(std::move(groups)),
       rings_(std::move(rings)),
       cpus_(cpus),
       spin_(spin),
-      reasons_(std::move(reasons)) {}
+      reasons_(std::move(reasons)),
+      restarts_(restarts) {}
 
 std::vector<std::size_t> pipeline_plan::groups_of(std::size_t stage) const {
     std::vector<std::size_t> out;
@@ -99,6 +100,25 @@ std::string dot_escape(const std::string& s) {
 
 }  // namespace
 
+std::string pipeline_plan::recovery_line() const {
+    std::vector<std::string> replaced, fatal;
+    for (std::size_t i = 0; i < stages_.size(); ++i) {
+        auto gs = groups_of(i);
+        if (gs.empty() || groups_[gs.front()].in_caller) continue;  // the caller's: its own process
+        bool all = std::all_of(gs.begin(), gs.end(), [&](std::size_t g) { return groups_[g].replaceable; });
+        (all ? replaced : fatal).push_back(stages_[i].name);
+    }
+    auto list = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
+        return s;
+    };
+    std::string line = "restarts: up to " + std::to_string(restarts_.restarts) + " per process";
+    if (!replaced.empty()) line += "; replaced after a crash: " + list(replaced);
+    if (!fatal.empty()) line += "; a crash ends the run: " + list(fatal);
+    return line;
+}
+
 std::string pipeline_plan::describe() const {
     std::vector<std::vector<std::string>> rows{{"stage", "processes", "input", "output", "output rings"}};
     for (std::size_t i = 0; i < stages_.size(); ++i) {
@@ -131,6 +151,7 @@ std::string pipeline_plan::describe() const {
         out << line << '\n';
     }
     for (const auto& why : reasons_) out << "why: " << why << '\n';
+    if (restarts_.restarts > 0) out << recovery_line() << '\n';
     return out.str();
 }
 

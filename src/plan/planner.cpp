@@ -63,15 +63,18 @@ double cost_of(const std::vector<stage_info>& stages, std::size_t first, std::si
 /// Fuses neighbouring plain blocks: all of them when forced, otherwise the cheapest pair (by
 /// fl::cost, 1 a stage by default) at a time until there are no more processes than cores.
 /// Nothing is fused into the caller's block: a stage stuck in its own code must be in a process
-/// the supervisor can kill, and the caller is the user's own process.
+/// the supervisor can kill, and the caller is the user's own process. With `source_apart`
+/// (options::restarts, fusion not forced) nothing is fused into the source either: a stage there
+/// could not be replaced after a crash.
 void fuse(std::vector<block>& blocks, const std::vector<stage_info>& stages, bool forced, unsigned cpus,
-          std::vector<std::string>& reasons) {
+          bool source_apart, std::vector<std::string>& reasons) {
     std::size_t before = processes(blocks);
     for (;;) {
         if (!forced && processes(blocks) <= cpus) break;
         std::size_t best = blocks.size();
         for (std::size_t k = 0; k + 1 < blocks.size(); ++k) {
             if (blocks[k].spread || blocks[k + 1].spread || blocks[k + 1].caller) continue;
+            if (source_apart && blocks[k].first == 0) continue;
             double c = cost_of(stages, blocks[k].first, blocks[k + 1].last);
             if (best == blocks.size() || c < cost_of(stages, blocks[best].first, blocks[best + 1].last)) best = k;
         }
@@ -207,11 +210,12 @@ void tell_apart(std::vector<stage_info>& stages) {
 /// Fusion: as options::fuse asks, by default only when there would be more processes than cores.
 /// Parallel stages count as one process while deciding: they take what is left.
 void fusion(std::vector<block>& blocks, const std::vector<stage_info>& stages, std::optional<bool> asked,
-            unsigned cpus, std::vector<std::string>& reasons) {
+            unsigned cpus, bool restarts, std::vector<std::string>& reasons) {
     std::vector<block> counted = blocks;
     for (auto& b : counted)
         if (b.spread && b.replicas == 0) b.replicas = 1;
-    if (asked.value_or(processes(counted) > cpus)) fuse(blocks, stages, asked.value_or(false), cpus, reasons);
+    if (asked.value_or(processes(counted) > cpus))
+        fuse(blocks, stages, asked.value_or(false), cpus, restarts && !asked, reasons);
 }
 
 /// Replicas: fl::parallel stages get theirs from the cores left; with options::adaptive, all
@@ -316,12 +320,40 @@ std::uint32_t spin_for(working_processes working, unsigned cpus, std::vector<std
 
 }  // namespace
 
+/// options::restarts: the processes a fresh fork can replace. Their stages keep no state, and
+/// they read one ring from a single process and write one ring to the next element, which is
+/// neither a farm nor a partition (whose dispatchers write several).
+void mark_replaceable(std::vector<process_group>& groups, const std::vector<stage_info>& stages,
+                      const std::vector<ring_info>& rings) {
+    auto count = [&](std::size_t g, bool from) {
+        return std::count_if(rings.begin(), rings.end(),
+                             [&](const ring_info& r) { return (from ? r.from_group : r.to_group) == g; });
+    };
+    auto groups_running = [&](std::size_t s) {
+        return std::count_if(groups.begin(), groups.end(), [&](const process_group& g) {
+            return std::find(g.stages.begin(), g.stages.end(), s) != g.stages.end();
+        });
+    };
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        auto& grp = groups[g];
+        std::size_t first = grp.stages.front(), last = grp.stages.back();
+        if (grp.in_caller || first == 0 || last + 1 >= stages.size()) continue;
+        bool plain = std::all_of(grp.stages.begin(), grp.stages.end(), [&](std::size_t s) {
+            return stages[s].role == element_role::stage && stages[s].stateless && !stages[s].late &&
+                   !stages[s].combiner;
+        });
+        bool one_in = stages[first - 1].spread == spread_kind::none && groups_running(first - 1) == 1;
+        bool one_out = stages[last + 1].spread == spread_kind::none;
+        grp.replaceable = plain && one_in && one_out && count(g, false) == 1 && count(g, true) == 1;
+    }
+}
+
 pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
     unsigned cpus = opts.cpus ? opts.cpus : cpu_count();
     std::vector<std::string> reasons;
     tell_apart(stages);
     auto blocks = initial_blocks(stages);
-    fusion(blocks, stages, opts.fuse, cpus, reasons);
+    fusion(blocks, stages, opts.fuse, cpus, opts.restarts > 0, reasons);
     replicas(blocks, stages, opts, cpus, reasons);
     std::vector<std::vector<std::size_t>> groups_of_block;
     auto groups = groups_for(blocks, groups_of_block);
@@ -329,7 +361,10 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
     auto working = count_working(groups, stages);
     if (opts.pin) pin(groups, stages, working, cpus, reasons);
     std::uint32_t spin = spin_for(working, cpus, reasons);
-    return pipeline_plan(std::move(stages), std::move(groups), std::move(rings), cpus, spin, std::move(reasons));
+    restart_policy restarts{opts.restarts, std::max(opts.poison_after, 1u), opts.poison};
+    if (restarts.restarts > 0) mark_replaceable(groups, stages, rings);
+    return pipeline_plan(std::move(stages), std::move(groups), std::move(rings), cpus, spin, std::move(reasons),
+                         restarts);
 }
 
 }  // namespace detail

@@ -19,6 +19,8 @@ void failure_log::fail(const failure& f) const noexcept {
         control_->error_signal = f.signal;
         control_->error_code = f.code;
         control_->error_length = f.message.size();
+        control_->error_item = f.item;
+        control_->error_times = f.times;
         text_->write(f.message);
         control_->error_ready.store(1, std::memory_order_release);
     }
@@ -35,6 +37,9 @@ void failure_log::throw_recorded(const pipeline_plan& plan) const {
     if (!control_->error_ready.load(std::memory_order_acquire))  // its reporter died mid-report
         throw stage_error("?", "a stage failed and its process died while reporting why");
     std::string name = plan.label(control_->error_group, control_->error_stage);
+    if (control_->error_kind == failure_kind::crash && control_->error_item != failure::no_item)
+        throw stage_crashed(name, control_->error_pid, control_->error_signal, control_->error_code,
+                            control_->error_item, control_->error_times);
     if (control_->error_kind == failure_kind::crash)
         throw stage_crashed(name, control_->error_pid, control_->error_signal, control_->error_code);
     std::string message = text_->read();

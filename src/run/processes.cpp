@@ -30,13 +30,15 @@ bool worker_processes::reap(child& c, bool block) noexcept {
     c.reaped = true;
     c.cpu_seconds = status.cpu;
     c.peak_rss_kib = status.peak_rss_kib;
-    on_exit_(arg_, c, status);
+    const child ended = c;  // the hook may start a replacement, which moves the children
+    on_exit_(arg_, ended, status);
     return true;
 }
 
+// By index: reaping a child may start its replacement (options::restarts), which adds one.
 void worker_processes::poll() noexcept {
-    for (auto& c : children_)
-        if (!c.reaped) reap(c, false);
+    for (std::size_t i = 0; i < children_.size(); ++i)
+        if (!children_[i].reaped) reap(children_[i], false);
 }
 
 void worker_processes::watch() noexcept {
@@ -47,8 +49,8 @@ void worker_processes::watch() noexcept {
 }
 
 void worker_processes::reap_all() noexcept {
-    for (auto& c : children_)
-        if (!c.reaped && !reap(c, true)) c.reaped = true;
+    for (std::size_t i = 0; i < children_.size(); ++i)
+        if (!children_[i].reaped && !reap(children_[i], true)) children_[i].reaped = true;
 }
 
 bool worker_processes::all_reaped() const noexcept {

@@ -3,6 +3,7 @@
 #include <forkline/ipc/ring.hpp>
 #include <forkline/ipc/waiter.hpp>
 #include <forkline/run/detail/failures.hpp>
+#include <forkline/run/detail/journal.hpp>
 #include <forkline/run/detail/live_counts.hpp>
 #include <forkline/run/detail/region_layout.hpp>
 
@@ -45,6 +46,7 @@ region_layout::region_layout(const pipeline_plan& plan) {
     control = c.take<control_block>(1);
     states = c.take<std::atomic<std::uint32_t>>(groups);
     records = c.take<group_record>(groups);
+    journals = c.take<group_journal>(groups);
     passed = c.take<std::atomic<std::uint64_t>>(groups * stage_count);
     waiters = c.take<ipc::waiter>(2 * groups);
     actives = c.take<std::atomic<std::uint32_t>>(stage_count);

@@ -50,6 +50,8 @@ supervisor::supervisor(pipeline_plan plan, run_report* report, bool progress, bo
     failures_ = failure_log(new (region_.data() + layout.control) control_block, &error_text_, rings_.data(),
                             rings_.size());
     workers_.reserve(plan_.groups().size());
+    bodies_.resize(plan_.groups().size());
+    restarts_left_.assign(plan_.groups().size(), plan_.restarts().restarts);
     show_progress_ = progress_wanted(progress);
     show_stats_ = stats_wanted(stats);
 }
@@ -61,9 +63,11 @@ void supervisor::place(const region_layout& layout) {
     const auto& stages = plan_.stages();
     states_ = reinterpret_cast<std::atomic<std::uint32_t>*>(base + layout.states);
     records_ = reinterpret_cast<group_record*>(base + layout.records);
+    journals_ = reinterpret_cast<group_journal*>(base + layout.journals);
     for (std::size_t g = 0; g < groups.size(); ++g) {
         new (&states_[g]) std::atomic<std::uint32_t>(running);
         new (&records_[g]) group_record;
+        new (&journals_[g]) group_journal;
         records_[g].stage.store(static_cast<std::uint32_t>(groups[g].stages.front()), std::memory_order_relaxed);
     }
     passed_ = reinterpret_cast<std::atomic<std::uint64_t>*>(base + layout.passed);
@@ -163,6 +167,9 @@ void supervisor::fill_report() noexcept {
         if (adapter_) r.adapted = adapter_->notes;
         r.rejected = reject_count();
         r.source_bytes = progress_->bytes_done.load(std::memory_order_relaxed);
+        time_restarts();
+        for (const auto& x : restarts_) r.restarts.push_back(x.report);
+        r.set_aside = set_aside_;
         r.seconds = monotonic_seconds() - started_;
         for (const auto& c : workers_.children()) {
             process_report p{{}, static_cast<int>(c.pid), c.cpu_seconds, c.peak_rss_kib};
@@ -277,6 +284,7 @@ int core_for(int position) {
 }  // namespace
 
 void supervisor::start(std::size_t group, void (*body)(void*), void* arg) {
+    bodies_[group] = {body, arg};
     std::size_t first = plan_.groups()[group].stages.front();
     child_args args{&failures_, states_, &records_[group].stage, group, body, arg};
     std::string title = "fl:" + plan_.label(group, first);
@@ -289,12 +297,74 @@ void supervisor::on_exit(void* self, const worker_processes::child& c, const ipc
     auto& s = *static_cast<supervisor*>(self);
     std::uint32_t state = s.states_[c.group].load(std::memory_order_acquire);
     if (c.killed || (status.clean() && state != running) || state == failed || state == aborted) return;
+    if (s.replace(c, status)) return;
     s.failures_.fail({.kind = failure_kind::crash,
                       .group = c.group,
                       .stage = s.records_[c.group].stage.load(std::memory_order_relaxed),
                       .pid = static_cast<int>(c.pid),
                       .signal = status.signal,
                       .code = status.code});
+}
+
+bool supervisor::replace(const worker_processes::child& c, const ipc::exit_status& status) noexcept {
+    const std::size_t g = c.group;
+    group_journal* j = journal(g);
+    if (!j || failures_.aborted() || !bodies_[g].fn) return false;
+    // Killed after it had finished: everything it made is published and its output closed.
+    if (states_[g].load(std::memory_order_acquire) == done) return true;
+    const journal_entry& e = j->last();
+    if (e.broken || restarts_left_[g] == 0) return false;
+    try {
+        const std::size_t in_ring = plan_.rings_to(g).front();
+        const std::size_t stage = records_[g].stage.load(std::memory_order_relaxed);
+        const std::string name = plan_.label(g, stage);
+        // A death counts against an item only when the process was on it, journaling each item
+        // (a careful replacement); two in a row there make it poison.
+        if (j->attempt.load(std::memory_order_relaxed) == e.in.pos + 1)
+            j->deaths_here = j->death_pos == e.in.pos ? j->deaths_here + 1 : 1;
+        else
+            j->deaths_here = 0;
+        j->death_pos = e.in.pos;
+        const std::uint64_t item = plan_.rings()[in_ring].fixed_slots ? e.in.pos : e.in.records;
+        if (j->deaths_here >= plan_.restarts().poison_after) {
+            if (plan_.restarts().poison == poison_policy::fail) {
+                failures_.fail({.kind = failure_kind::crash,
+                                .group = g,
+                                .stage = stage,
+                                .pid = static_cast<int>(c.pid),
+                                .signal = status.signal,
+                                .code = status.code,
+                                .item = item,
+                                .times = j->deaths_here});
+                return true;
+            }
+            set_aside_.push_back({name, item, status.signal, status.code});
+            j->set_aside.store(1, std::memory_order_release);
+            j->deaths_here = 0;
+        }
+        time_restarts();
+        std::uint64_t now = monotonic_ns();
+        restarts_.push_back({{name, static_cast<int>(c.pid), status.signal, status.code,
+                              e.read_records > e.in.records ? e.read_records - e.in.records : 0, 0},
+                             g, now});
+        // The replacement journals each item up to what the dead one could have read.
+        j->careful_until = rings_[in_ring]->head.load(std::memory_order_acquire);
+        j->caught_up_ns.store(0, std::memory_order_relaxed);
+        j->attempt.store(0, std::memory_order_relaxed);
+        --restarts_left_[g];
+        states_[g].store(running, std::memory_order_release);
+        start(g, bodies_[g].fn, bodies_[g].arg);
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+void supervisor::time_restarts() noexcept {
+    for (auto& r : restarts_) {
+        std::uint64_t caught = journals_[r.group].caught_up_ns.load(std::memory_order_relaxed);
+        if (r.report.seconds_lost == 0 && caught > r.died_ns) r.report.seconds_lost = static_cast<double>(caught - r.died_ns) * 1e-9;
+    }
 }
 
 void supervisor::teardown() noexcept {

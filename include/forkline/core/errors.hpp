@@ -3,6 +3,7 @@
 // (stage_error).
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -23,6 +24,9 @@ class process_crashed : public std::runtime_error {
 public:
     /// `process` is how the text names the process ("process", "worker process").
     process_crashed(std::string where, const std::string& process, int pid, int signal, int exit_code);
+    /// The same, with `more` after the text.
+    process_crashed(std::string where, const std::string& process, int pid, int signal, int exit_code,
+                    const std::string& more);
     const std::string& where() const noexcept { return where_; }
     int pid() const noexcept { return pid_; }
     int signal() const noexcept { return signal_; }        ///< 0 when the process exited
@@ -37,14 +41,22 @@ private:
 /// process of the run has stopped. `stage()` is the stage's name ("parse", or "parse[2]" for a
 /// farm's replica), `where()` reads "stage 'parse'", and `what()`
 /// "forkline: stage 'map' (process 1234) was killed by signal 9 (SIGKILL)".
+/// With options::restarts, a stage that crashes options::poison_after times in a row on one item
+/// (and options::poison says fail) throws it with `item()`, the item's index in its process's
+/// input: "forkline: stage 'parse' (process 1234) was killed by signal 11 (SIGSEGV) on item 5 of
+/// its input, the 2nd time in a row on that item".
 /// Example: `catch (const fl::stage_crashed& e) { if (e.signal() == SIGKILL) retry(); }`
 class stage_crashed : public process_crashed {
 public:
     stage_crashed(std::string stage, int pid, int signal, int exit_code);
+    stage_crashed(std::string stage, int pid, int signal, int exit_code, std::uint64_t item, unsigned times);
     const std::string& stage() const noexcept { return stage_; }
+    /// The poison item's index in its process's input, or -1 (all bits set) for none.
+    std::uint64_t item() const noexcept { return item_; }
 
 private:
     std::string stage_;
+    std::uint64_t item_ = ~std::uint64_t{0};
 };
 
 /// An exception escaped a stage (in whatever process it ran). fl::run and fl::stream rethrow it as

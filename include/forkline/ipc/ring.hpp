@@ -59,6 +59,31 @@ struct cursor_position {
     std::uint64_t own = 0, other = 0;
 };
 
+/// A ring position and the records before it (a byte ring's record count; for a slot ring the
+/// two are the same).
+struct ring_mark {
+    std::uint64_t pos = 0, records = 0;
+};
+
+/// What a process that can be replaced after a crash keeps, so its replacement resumes where it
+/// stood (run/detail/journal.hpp). Its ring ends call it only at the moments below, none of them
+/// per item.
+class ring_journal {
+public:
+    /// The consumer is about to hand room back: the position it may hand back up to (all that
+    /// was read before it has its output in the journal), never more than it has read.
+    virtual ring_mark releasable() noexcept = 0;
+    /// The producer is about to publish its head: false to publish nothing yet (a replacement
+    /// replaying output that its predecessor had published already).
+    virtual bool publishing(std::uint64_t head, std::uint64_t records) noexcept = 0;
+    /// A record too large for the ring streams through it in pieces: while it does, the ends
+    /// cannot keep what a replacement would need.
+    virtual void streaming() noexcept = 0;
+
+protected:
+    ~ring_journal() = default;
+};
+
 /// Bookkeeping shared by both producer kinds: free space, batching, waiting, closing.
 class producer_cursor {
 public:
@@ -70,6 +95,7 @@ public:
     /// Makes what was written visible to the consumer now (and wakes it if it sleeps). An urgent
     /// flush wakes even a light sleeper for items published earlier without waking it.
     void flush(bool urgent = true) noexcept {
+        if (journal_ && !journal_->publishing(head_, records_)) [[unlikely]] return;
         if (urgent) signalled_ = head_;
         if (head_ != published_) {
             if constexpr (FORKLINE_LIVE_COUNTS) c_->records_written.store(records_, std::memory_order_relaxed);
@@ -114,6 +140,18 @@ public:
         tail_cache_ = p.other;
     }
     cursor_position position() const noexcept { return {head_, tail_cache_}; }
+    /// Calls `j` before each publish (a replaceable process's journal).
+    void keep_journal(ring_journal* j) noexcept { journal_ = j; }
+    /// Where the next record goes, and the records written before it.
+    ring_mark written() const noexcept { return {head_, records_}; }
+    /// A replacement takes up a dead producer's side: it writes from `at` again (the same records
+    /// its predecessor wrote there, which the consumer may have read already: they are not
+    /// published again; see ring_journal::publishing).
+    void resume_at(ring_mark at) noexcept {
+        head_ = published_ = signalled_ = at.pos;
+        records_ = at.records;
+        tail_cache_ = c_->tail.load(std::memory_order_acquire);
+    }
     /// The share of the ring in use, as last published (see ring_control::fill).
     double fill() const noexcept { return c_->fill(); }
     /// True when n units are free now; never waits (for a dispatcher that serves several rings).
@@ -160,6 +198,7 @@ protected:
     std::uint64_t head_ = 0, published_ = 0, tail_cache_ = 0;
     std::uint64_t signalled_ = 0;  ///< head at the last urgent flush: batches count from here
     std::uint64_t records_ = 0;    ///< records written (a byte ring's; published with head)
+    ring_journal* journal_ = nullptr;
 };
 
 /// Bookkeeping shared by both consumer kinds.
@@ -172,6 +211,10 @@ public:
 
     /// Hands consumed space back to the producer now (and wakes it if it sleeps), as flush does.
     void release(bool urgent = true) noexcept {
+        if (journal_) [[unlikely]] {
+            release_journaled(urgent);
+            return;
+        }
         if (urgent) signalled_ = tail_;
         if (tail_ != released_) {
             if constexpr (FORKLINE_LIVE_COUNTS) c_->records_read.store(records_, std::memory_order_relaxed);
@@ -182,7 +225,42 @@ public:
         }
         c_->writable->notify(urgent);
     }
+    /// Calls `j` before each release: room is handed back only as far as it says.
+    void keep_journal(ring_journal* j) noexcept { journal_ = j; }
+    /// Units read between two releases (a sixteenth of the ring, at least 1).
+    std::uint64_t batch() const noexcept { return batch_; }
+    void set_batch(std::uint64_t n) noexcept { batch_ = std::max<std::uint64_t>(n, 1); }
+    /// Where the last whole item read ends (see item_done), and the records before it.
+    ring_mark done() const noexcept { return {done_, done_records_}; }
+    /// Where reading stands now: past the last item read, whole or not.
+    ring_mark read_so_far() const noexcept { return {tail_, records_}; }
+    /// The items read so far are finished with: the item receivers call it after each one.
+    void item_done() noexcept {
+        done_ = tail_;
+        done_records_ = records_;
+    }
+    /// A replacement takes up a dead consumer's side: it reads again from `at`.
+    void resume_at(ring_mark at) noexcept {
+        tail_ = released_ = signalled_ = done_ = at.pos;
+        records_ = done_records_ = at.records;
+        head_cache_ = c_->head.load(std::memory_order_acquire);
+    }
 
+private:
+    FORKLINE_COLD void release_journaled(bool urgent) noexcept {
+        ring_mark to = journal_->releasable();
+        if (urgent) signalled_ = tail_;
+        if (to.pos != released_) {
+            if constexpr (FORKLINE_LIVE_COUNTS) c_->records_read.store(to.records, std::memory_order_relaxed);
+            c_->tail.store(to.pos, std::memory_order_release);
+            released_ = to.pos;
+        } else if (!urgent) {
+            return;
+        }
+        c_->writable->notify(urgent);
+    }
+
+public:
     /// Hands consumed space back, waking nobody (see producer_cursor::publish_only).
     void release_only() noexcept {
         c_->tail.store(tail_, std::memory_order_release);
@@ -249,6 +327,13 @@ protected:
         if (tail_ - signalled_ >= batch_ || writable_->sleeping.load(std::memory_order_relaxed)) [[unlikely]]
             release_now();
     }
+    /// advance(n) past the end of an item that is finished with (item_done).
+    FORKLINE_HOT void advance_done(std::uint64_t n) noexcept {
+        tail_ += n;
+        item_done();
+        if (tail_ - signalled_ >= batch_ || writable_->sleeping.load(std::memory_order_relaxed)) [[unlikely]]
+            release_now();
+    }
     FORKLINE_COLD void release_now() noexcept { release(tail_ - signalled_ >= batch_); }
     /// One more record read (counted unless FORKLINE_LIVE_COUNTS is 0).
     void count_record() noexcept {
@@ -262,6 +347,8 @@ protected:
     std::uint64_t tail_ = 0, released_ = 0, head_cache_ = 0;
     std::uint64_t signalled_ = 0;  ///< tail at the last urgent release: batches count from here
     std::uint64_t records_ = 0;    ///< records read (a byte ring's; released with tail)
+    std::uint64_t done_ = 0, done_records_ = 0;  ///< see item_done
+    ring_journal* journal_ = nullptr;
 };
 
 /// Producer side of a ring of fixed slots.
@@ -311,6 +398,8 @@ public:
         return {slots_ + pos, static_cast<std::size_t>(std::min(available(), cap_ - pos))};
     }
     void consume(std::size_t n) noexcept { advance(n); }
+    /// consume(n) of items that are finished with (see item_done).
+    void consume_done(std::size_t n) noexcept { advance_done(n); }
 
 private:
     const T* slots_;
@@ -387,6 +476,7 @@ private:
 inline void byte_producer::write_streamed(const std::byte* src, std::uint64_t len, void (*started)(void*),
                                           void* arg) {
     using namespace byte_record;
+    if (journal_) journal_->streaming();
     reserve(header);
     put_header(head_ & mask_, len | streamed);
     count_record();
@@ -435,10 +525,12 @@ public:
             std::uint64_t len = h & length_mask;
             if (h & streamed) {
                 if ((h & ~(streamed | length_mask)) != 0) throw ring_corrupt("forkline: byte ring holds a bad record header");
+                if (journal_) journal_->streaming();
                 advance(header);
                 read_streamed(len);
                 count_record();
                 use(static_cast<const std::byte*>(scratch_.data()), static_cast<std::size_t>(len));
+                item_done();
                 return true;
             }
             std::uint64_t total = header + padded(len);
@@ -447,7 +539,7 @@ public:
             if (!fill(total)) throw ring_corrupt("forkline: byte ring ended inside a record");
             use(data_ + pos + header, static_cast<std::size_t>(len));
             count_record();
-            advance(total);
+            advance_done(total);
             return true;
         }
     }

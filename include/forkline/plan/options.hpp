@@ -39,6 +39,29 @@ struct stage_report {
     }
 };
 
+/// A stage process that died and was replaced (options::restarts).
+struct restart_report {
+    std::string stage;   ///< "map", or "parse[1]" for a farm's replica
+    int pid = 0;         ///< the process that died
+    int signal = 0;      ///< the signal that killed it, or 0
+    int exit_code = 0;   ///< or its exit code
+    /// Items its replacement read again: those the dead process had read since it last handed
+    /// room back to its input (at least; up to a sixteenth of the ring).
+    std::uint64_t items_replayed = 0;
+    /// From the death being noticed to the replacement passing the output its predecessor had
+    /// published (0 when the run ended first).
+    double seconds_lost = 0;
+};
+
+/// An item a stage crashed on again and again, set aside (options::poison).
+struct poison_item {
+    std::string stage;      ///< as in restart_report
+    /// Its index in that process's input, from 0 (a farm replica's: of what it was given).
+    std::uint64_t position = 0;
+    int signal = 0;         ///< the signal of the last crash on it, or 0
+    int exit_code = 0;
+};
+
 /// How a run went: wall time and each process's CPU time. A stage that waits for its
 /// neighbours sleeps, so its CPU time stays near zero however long the run takes.
 struct run_report {
@@ -57,6 +80,16 @@ struct run_report {
     /// The bytes of files the source read, when it counts them (the readers of a split of
     /// read_lines or read_csv, a single read_csv reader); else 0.
     std::uint64_t source_bytes = 0;
+    /// The processes that died and were replaced, in the order they died (options::restarts).
+    std::vector<restart_report> restarts;
+    /// The items set aside as poison (options::poison), in the order they were found.
+    std::vector<poison_item> set_aside;
+};
+
+/// What a run does with an item a stage crashed on options::poison_after times in a row.
+enum class poison_policy {
+    fail,  ///< the run ends with fl::stage_crashed, which names the item
+    skip,  ///< the item is dropped and listed in run_report::set_aside; the run goes on
 };
 
 /// How fl::parallel stages (and split sources) get their replicas; see options::parallel.
@@ -103,6 +136,19 @@ struct options {
     /// the run ends, also when the caller is killed (`forkline-shm` lists one left by a display
     /// process killed with it).
     bool stats = false;
+    /// How many times each stage process may die and be replaced by a fresh one (0, the default:
+    /// the first death ends the run with fl::stage_crashed). The replacement takes over the
+    /// items the dead one had taken but not finished, and the output is what a run without the
+    /// crash gives: nothing lost, nothing twice, order kept. For the processes of stages that keep
+    /// no state between items (map, filter, flat_map, fused chains of them, farm and parallel
+    /// replicas) that read one ring and write one; fl::plan's describe() says which (with
+    /// restarts, the planner fuses nothing into the source unless options::fuse says so). Their
+    /// functions must give the same output for the same input (a replacement does an item again).
+    unsigned restarts = 0;
+    /// After this many deaths in a row on one item, the item is poison: options::poison says what
+    /// becomes of it (at least 1).
+    unsigned poison_after = 2;
+    poison_policy poison = poison_policy::fail;
 };
 
 }  // namespace forkline

@@ -37,6 +37,7 @@ struct stage_info {
     bool split = false;      ///< the readers of a split source: each reads its own parts of the input
     bool combiner = false;   ///< combines what its process sees (keyed aggregation): runs with the element before
     bool late = false;       ///< works only once its input has ended (the merge of a keyed aggregation)
+    bool stateless = false;  ///< keeps no state between items (a replaceable process may run it)
 };
 
 /// One OS process and the stages it runs, in order.
@@ -45,6 +46,16 @@ struct process_group {
     bool in_caller = false;  ///< runs in the process that called fl::run / iterates fl::stream
     int replica = -1;        ///< which replica of a farm or partition_by, or -1
     int cpu = -1;            ///< the core it is pinned to, or -1
+    /// With options::restarts: a death of its process is repaired by a fresh one (its stages keep
+    /// no state, it reads one ring and writes one).
+    bool replaceable = false;
+};
+
+/// options::restarts, poison_after and poison, as the plan keeps them.
+struct restart_policy {
+    unsigned restarts = 0;
+    unsigned poison_after = 2;
+    poison_policy poison = poison_policy::fail;
 };
 
 /// One ring: from a process running element `from` to a process running element `from + 1`.
@@ -63,13 +74,14 @@ class pipeline_plan {
 public:
     pipeline_plan() = default;
     pipeline_plan(std::vector<stage_info> stages, std::vector<process_group> groups, std::vector<ring_info> rings,
-                  unsigned cpus, std::uint32_t spin, std::vector<std::string> reasons);
+                  unsigned cpus, std::uint32_t spin, std::vector<std::string> reasons, restart_policy restarts = {});
 
     const std::vector<stage_info>& stages() const noexcept { return stages_; }
     const std::vector<process_group>& groups() const noexcept { return groups_; }
     const std::vector<ring_info>& rings() const noexcept { return rings_; }
     unsigned cpus() const noexcept { return cpus_; }
     std::uint32_t spin() const noexcept { return spin_; }
+    const restart_policy& restarts() const noexcept { return restarts_; }
     /// Why the planner chose what it did, one sentence each (fusion, replicas, pinning).
     const std::vector<std::string>& reasons() const noexcept { return reasons_; }
 
@@ -95,6 +107,8 @@ public:
 
 private:
     std::string dot(const run_report* measured) const;
+    /// "restarts: up to 3 per process; replaced after a crash: ...; a crash ends the run: ...".
+    std::string recovery_line() const;
 
     std::vector<stage_info> stages_;
     std::vector<process_group> groups_;
@@ -102,6 +116,7 @@ private:
     unsigned cpus_ = 1;
     std::uint32_t spin_ = 0;
     std::vector<std::string> reasons_;
+    restart_policy restarts_;
 };
 
 namespace detail {

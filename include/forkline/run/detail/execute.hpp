@@ -134,6 +134,14 @@ private:
             s.seq_fixed_slots = trivially_transferable<sequenced<out>>;
             s.seq_item_size = sizeof(sequenced<out>);
         }
+        if constexpr (I > 0 && !sink_element<E>) {
+            if constexpr (spreads<E>) {
+                using flow = spread_flow<edge_t<I - 1>, std::remove_cvref_t<decltype(e.inner_)>>;
+                s.stateless = flow::stateless && !flow::has_sink;
+            } else {
+                s.stateless = stateless_for<E, edge_t<I - 1>>();
+            }
+        }
         if constexpr (spreads<E>) {
             s.spread = E::partitioned ? spread_kind::partition : spread_kind::farm;
             s.replicas = e.replicas_;

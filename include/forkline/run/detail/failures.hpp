@@ -29,6 +29,11 @@ struct failure {
     int signal = 0;                 ///< the signal that killed it (or 0)
     int code = 0;                   ///< and its exit code
     std::string_view message = {};  ///< for an exception: what() of it
+    /// For a crash on a poison item (options::poison): its index in the process's input, and
+    /// how many times in a row it crashed the stage.
+    std::uint64_t item = no_item;
+    std::uint32_t times = 0;
+    static constexpr std::uint64_t no_item = ~std::uint64_t{0};
 };
 
 /// The shared control block at the start of the region.
@@ -40,6 +45,8 @@ struct control_block {
     std::uint32_t error_stage = 0, error_group = 0;
     std::int32_t error_pid = 0, error_signal = 0, error_code = 0;
     std::uint64_t error_length = 0;  ///< of the message, which is in the run's shared_text
+    std::uint64_t error_item = failure::no_item;
+    std::uint32_t error_times = 0;
 };
 
 /// Where the processes of a run record its first failure (in the region) and the caller reads it

@@ -8,6 +8,7 @@
 #include <forkline/dsl/detail/fused.hpp>
 #include <forkline/dsl/detail/spread.hpp>
 #include <forkline/dsl/detail/split.hpp>
+#include <forkline/run/detail/journal.hpp>
 #include <forkline/run/detail/wiring.hpp>
 
 #include <boost/hana/at.hpp>
@@ -324,6 +325,42 @@ private:
                 wires.template output<edge_t<I>>(h.s->out, I, I == last_, next_element<group, I + 1, I + 1 == n>{this}, after, out_policy_);
             }
         });
+        if constexpr (A > 0 && A < n) {
+            if constexpr (!sink_element<element_t<A>>)
+                if (group_journal* j = sup_.journal(g_)) keep_journal<A>(*j);
+        }
+    }
+
+    /// options::restarts: journals the group's two ring ends, and takes up where a dead
+    /// predecessor stood (setting its poison item aside when the supervisor says so).
+    template <std::size_t A>
+    void keep_journal(group_journal& j) {
+        ipc::consumer_cursor* in = nullptr;
+        ipc::producer_cursor* out = nullptr;
+        std::visit(
+            [&](auto& c) {
+                if constexpr (requires { c.end().done(); }) in = &c.end();
+            },
+            *input<A>());
+        for_each_element([&]<std::size_t I>() {
+            if constexpr (!sink_element<element_t<I>>)
+                if (I == last_)
+                    std::visit(
+                        [&](auto& r) {
+                            if constexpr (requires { r.end().written(); }) out = &r.end();
+                        },
+                        *slot<I>().out);
+        });
+        if (!in || !out) throw std::logic_error("forkline: a replaceable process must read one ring and write one");
+        journal_.emplace(j, *in, *out, &flush_group, this);
+        if (journal_->resume()) {
+            std::visit(
+                [](auto& c, auto& o) {
+                    if constexpr (requires { c.skip_one(o); }) c.skip_one(o);
+                },
+                *input<A>(), *slot<A>().out);
+            journal_->set_aside_done();
+        }
     }
 
     template <class Fn>
@@ -385,9 +422,13 @@ private:
         });
     }
     /// Before the group sleeps on its output: it hands back the room of what it read.
+    /// A journaled group is inside an item then: it hands back only what it journaled.
     template <std::size_t A>
     static void release_input(void* self) {
-        std::visit([](auto& in) { in.release(); }, *static_cast<group*>(self)->template input<A>());
+        auto* g = static_cast<group*>(self);
+        if (g->journal_) g->journal_->hold(true);
+        std::visit([](auto& in) { in.release(); }, *g->template input<A>());
+        if (g->journal_) g->journal_->hold(false);
     }
 
     static constexpr std::uint32_t nudge_every = 16;
@@ -399,6 +440,7 @@ private:
     std::atomic<std::uint32_t>* now_;  ///< ...and of its running element
     std::atomic<std::uint64_t>* passed_;  ///< per stage, the items handed on in this process
     ipc::wait_policy in_policy_, out_policy_;
+    std::optional<journaled_ends> journal_;  ///< options::restarts: a replaceable group's
     typename holders<slot_holder, std::make_index_sequence<n>>::type slots_;
     typename holders<input_at, std::make_index_sequence<caller_stage>>::type inputs_;
     std::deque<last_t> stream_;

@@ -23,6 +23,7 @@ struct region_layout {
     std::size_t control = 0;   ///< the control_block
     std::size_t states = 0;    ///< an std::atomic<std::uint32_t> per process group
     std::size_t records = 0;   ///< a group_record (a line) per group
+    std::size_t journals = 0;  ///< a group_journal per group (journal.hpp)
     std::size_t passed = 0;    ///< an std::atomic<std::uint64_t> per group and stage
     std::size_t waiters = 0;   ///< two ipc::waiter per group: fan-in, fan-out
     std::size_t actives = 0;   ///< an std::atomic<std::uint32_t> per stage

@@ -55,6 +55,7 @@ public:
         T v = s[0];  // copied out first: the slot is the producer's again after consume
         base::consume(1);
         f(std::move(v));
+        this->item_done();
         return true;
     }
     /// Calls f(T&&) for every item until the end of the stream, a slice at a time so the
@@ -70,7 +71,7 @@ public:
                 T v = s[i];
                 f(std::move(v));
             }
-            base::consume(n);
+            base::consume_done(n);
         }
     }
 };

@@ -13,6 +13,7 @@
 #include <forkline/ipc/shared_text.hpp>
 #include <forkline/plan/plan.hpp>
 #include <forkline/run/detail/failures.hpp>
+#include <forkline/run/detail/journal.hpp>
 #include <forkline/run/detail/live_counts.hpp>
 #include <forkline/run/detail/processes.hpp>
 #include <forkline/run/detail/progress.hpp>
@@ -50,8 +51,13 @@ public:
     ipc::wait_policy child_policy() const noexcept;
     ipc::wait_policy caller_policy() noexcept;
 
-    /// Forks the process of group g, which calls body(arg) and exits.
+    /// Forks the process of group g, which calls body(arg) and exits. With options::restarts, a
+    /// replaceable group's process that dies is replaced by a fork that calls body(arg) again.
     void start(std::size_t group, void (*body)(void*), void* arg);
+    /// Group g's journal (options::restarts), when the plan says a fresh process may replace it.
+    group_journal* journal(std::size_t g) const noexcept {
+        return plan_.groups()[g].replaceable ? &journals_[g] : nullptr;
+    }
 
     /// The stage group g is running right now (a process may run several, fused): an exception or
     /// a crash is blamed on it. In the run's region, so the supervisor can still read it after the
@@ -98,6 +104,11 @@ private:
     ipc::waiter& fan_out(std::size_t group) const noexcept { return waiters_[2 * group + 1]; }
     void place(const region_layout& layout);
     static void on_exit(void* self, const worker_processes::child& c, const ipc::exit_status& status) noexcept;
+    /// options::restarts: replaces the dead process of a replaceable group, or sets its poison
+    /// item aside, or fails the run naming that item; false when the death ends the run as it is.
+    bool replace(const worker_processes::child& c, const ipc::exit_status& status) noexcept;
+    /// The restarts' seconds lost, as far as the replacements' journals tell.
+    void time_restarts() noexcept;
     void fill_report() noexcept;
     live_counts counts() const noexcept;
     struct adapter;
@@ -113,6 +124,20 @@ private:
     failure_log failures_;
     std::atomic<std::uint32_t>* states_ = nullptr;  ///< one per process group, in the region
     group_record* records_ = nullptr;                 ///< one per process group, in the region
+    group_journal* journals_ = nullptr;               ///< one per process group, in the region
+    struct body {
+        void (*fn)(void*) = nullptr;
+        void* arg = nullptr;
+    };
+    std::vector<body> bodies_;             ///< per group: what start() was given
+    std::vector<unsigned> restarts_left_;  ///< per group
+    struct restart {
+        restart_report report;
+        std::size_t group;
+        std::uint64_t died_ns;
+    };
+    std::vector<restart> restarts_;
+    std::vector<poison_item> set_aside_;
     std::atomic<std::uint64_t>* passed_ = nullptr;    ///< per group and stage, in the region
     ipc::waiter* waiters_ = nullptr;                  ///< two per process group, in the region
     std::atomic<std::uint32_t>* actives_ = nullptr;   ///< one per stage, in the region

@@ -35,6 +35,18 @@ public:
         }
     }
     void release() noexcept { end_.release(); }
+    /// Reads the next item and drops it (an item set aside): its number goes on with no output,
+    /// so the collector after the farm does not wait for it.
+    template <class Out>
+    bool skip_one(Out& out) {
+        return end_.next([&](sequenced<T>&& s) {
+            if constexpr (requires { out.begin_item(0); }) {
+                out.begin_item(s.tag >> 1);
+                out.end_item();
+            }
+        });
+    }
+    End& end() noexcept { return end_; }
 
 private:
     End end_;

@@ -22,6 +22,12 @@ public:
         end_.drain(f);
     }
     void release() noexcept { end_.release(); }
+    /// Reads the next item and drops it (an item set aside); false at the end of the stream.
+    template <class Out>
+    bool skip_one(Out&) {
+        return end_.next([](auto&&) {});
+    }
+    End& end() noexcept { return end_; }
 
 private:
     End end_;

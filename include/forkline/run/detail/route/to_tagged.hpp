@@ -46,6 +46,7 @@ public:
         publish();
         end_.close();
     }
+    End& end() noexcept { return end_; }
 
 private:
     void publish() noexcept {

@@ -1,0 +1,98 @@
+// What lets a crashed stage process be replaced without losing or repeating an item
+// (options::restarts). A replaceable process reads one ring and writes one ring, and its elements
+// keep no state between items (map, filter, flat_map, fused chains of them, a farm's replicas).
+// It keeps a journal in the run's region: the input position up to which everything read has its
+// output in the output ring, and where that output begins and ends there. The input ring's
+// producer gets room back only up to that position, so what comes after it is still in the ring
+// when the process dies; its replacement (a fresh fork of the caller) reads again from there and
+// writes the same records again from the output's beginning mark, publishing nothing until it
+// passes what its predecessor had published. Nothing is journaled per item: a full journal entry
+// is written each time the input hands room back (a batch), and the output end is noted each time
+// the output publishes (a batch). Compiled in part in src/run/journal.cpp.
+#pragma once
+
+#include <forkline/ipc/ring.hpp>
+
+#include <atomic>
+#include <cstdint>
+
+namespace forkline::detail {
+
+/// One state of a replaceable process: everything it read before `in` has its output in
+/// [out_base, out) of the output ring or earlier; the output after out_base comes from the items
+/// after `in`, in order.
+struct journal_entry {
+    ipc::ring_mark in, out_base;
+    std::uint64_t out = 0;
+    /// The items read so far, at the last publish (what a replacement does again).
+    std::uint64_t read_records = 0;
+    /// 0 while a record too large for the ring streams through an end: a crash then ends the run.
+    std::uint32_t broken = 0;
+};
+
+/// A process group's journal, in the run's region, on cache lines of its own. The process writes
+/// the entries; the supervisor reads them after the process died, and a replacement on its start.
+struct alignas(64) group_journal {
+    std::atomic<std::uint64_t> seq{0};
+    journal_entry entries[2];
+    /// Set by the supervisor before it forks a replacement: until its input passes this position
+    /// it journals after every item, so a second crash names the item it died on.
+    std::uint64_t careful_until = 0;
+    /// Set by the supervisor: the item at the journal's input position is set aside (read and
+    /// dropped) by the replacement, which then clears it.
+    std::atomic<std::uint32_t> set_aside{0};
+    /// Deaths in a row at one input position (the supervisor's count, for poison items).
+    std::uint64_t death_pos = ~std::uint64_t{0};
+    std::uint32_t deaths_here = 0;
+    /// The input position + 1 of the item a careful replacement is on (0: none), so a death
+    /// counts against an item only when the process was on it.
+    std::atomic<std::uint64_t> attempt{0};
+    /// Monotonic ns when the last replacement passed what its predecessor had published.
+    std::atomic<std::uint64_t> caught_up_ns{0};
+
+    const journal_entry& last() const noexcept { return entries[seq.load(std::memory_order_acquire) & 1]; }
+    void write(const journal_entry& e) noexcept {
+        std::uint64_t s = seq.load(std::memory_order_relaxed) + 1;
+        entries[s & 1] = e;
+        seq.store(s, std::memory_order_release);
+    }
+};
+
+/// The journal of one replaceable process, as its two ring ends see it (ipc::ring_journal). Made
+/// in the process once its ends exist; `flush(arg)` makes every element hand on what it holds.
+class journaled_ends final : public ipc::ring_journal {
+public:
+    journaled_ends(group_journal& j, ipc::consumer_cursor& in, ipc::producer_cursor& out, void (*flush)(void*),
+                   void* arg) noexcept;
+    journaled_ends(const journaled_ends&) = delete;
+    journaled_ends& operator=(const journaled_ends&) = delete;
+
+    /// Takes up where the journal says (a fresh run's journal says: at the start), and watches
+    /// both ends from now on. True when the item at the input position is to be set aside.
+    bool resume() noexcept;
+    /// The item set aside was read and dropped: journals past it.
+    void set_aside_done() noexcept;
+    /// While set, the input hands back only what was journaled last (an element is in the middle
+    /// of an item: the process sleeps on its output).
+    void hold(bool on) noexcept { holding_ = on; }
+
+    ipc::ring_mark releasable() noexcept override;
+    bool publishing(std::uint64_t head, std::uint64_t records) noexcept override;
+    void streaming() noexcept override;
+
+private:
+    void commit() noexcept;
+
+    group_journal& j_;
+    ipc::consumer_cursor& in_;
+    ipc::producer_cursor& out_;
+    void (*flush_)(void*);
+    void* arg_;
+    journal_entry now_;
+    std::uint64_t floor_ = 0;           ///< publish nothing below this output position
+    std::uint64_t careful_until_ = 0;   ///< journal after every item until the input is here
+    std::uint64_t batch_ = 0;           ///< the input's batch, while careful
+    bool committing_ = false, holding_ = false, streaming_ = false, careful_ = false;
+};
+
+}  // namespace forkline::detail

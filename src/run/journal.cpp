@@ -1,0 +1,80 @@
+// A replaceable process's journal (run/detail/journal.hpp).
+#include <forkline/ipc/os.hpp>
+#include <forkline/run/detail/journal.hpp>
+
+namespace forkline::detail {
+
+journaled_ends::journaled_ends(group_journal& j, ipc::consumer_cursor& in, ipc::producer_cursor& out,
+                               void (*flush)(void*), void* arg) noexcept
+    : j_(j), in_(in), out_(out), flush_(flush), arg_(arg) {}
+
+bool journaled_ends::resume() noexcept {
+    now_ = j_.last();
+    in_.resume_at(now_.in);
+    out_.resume_at(now_.out_base);
+    floor_ = now_.out;
+    if (j_.careful_until > now_.in.pos) {
+        careful_ = true;
+        careful_until_ = j_.careful_until;
+        batch_ = in_.batch();
+        in_.set_batch(1);
+    }
+    in_.keep_journal(this);
+    out_.keep_journal(this);
+    if (careful_) j_.attempt.store(now_.in.pos + 1, std::memory_order_relaxed);
+    return j_.set_aside.load(std::memory_order_acquire) != 0;
+}
+
+void journaled_ends::set_aside_done() noexcept {
+    commit();
+    j_.set_aside.store(0, std::memory_order_release);
+}
+
+void journaled_ends::commit() noexcept {
+    committing_ = true;
+    flush_(arg_);  // all the output of what was read is in the output ring now
+    now_.in = in_.done();
+    now_.out_base = out_.written();
+    now_.out = now_.out_base.pos;
+    now_.read_records = now_.in.records;
+    now_.broken = 0;
+    streaming_ = false;
+    j_.write(now_);
+    committing_ = false;
+    if (!careful_) return;
+    if (now_.in.pos >= careful_until_) {
+        careful_ = false;
+        in_.set_batch(batch_);
+        j_.attempt.store(0, std::memory_order_relaxed);
+    } else {
+        j_.attempt.store(now_.in.pos + 1, std::memory_order_relaxed);
+    }
+}
+
+ipc::ring_mark journaled_ends::releasable() noexcept {
+    if (committing_ || holding_) return streaming_ ? in_.read_so_far() : now_.in;
+    if (streaming_ && in_.done().pos != in_.read_so_far().pos) return in_.read_so_far();  // inside a long record
+    commit();
+    return now_.in;
+}
+
+bool journaled_ends::publishing(std::uint64_t head, std::uint64_t) noexcept {
+    if (head < floor_) return false;  // replaying what the consumer may have read already
+    if (floor_ != 0) {
+        floor_ = 0;
+        j_.caught_up_ns.store(monotonic_ns(), std::memory_order_relaxed);
+    }
+    now_.out = head;
+    now_.read_records = in_.read_so_far().records;
+    now_.broken = streaming_;
+    j_.write(now_);
+    return true;
+}
+
+void journaled_ends::streaming() noexcept {
+    streaming_ = true;
+    now_.broken = 1;
+    j_.write(now_);
+}
+
+}  // namespace forkline::detail

@@ -1,0 +1,305 @@
+// options::restarts: a stage process that dies is replaced, and the output is what a run without
+// the death gives (nothing lost, nothing twice, order kept); an item that kills its stage again
+// and again is set aside or fails the run by name; a death that cannot be repaired ends the run
+// as before; random SIGKILLs during a run change nothing.
+#include "../support.hpp"
+
+#include <forkline/forkline.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fl = forkline;
+using namespace forkline::test;
+
+namespace {
+
+/// Counters the run's processes share with the test (a fork keeps the mapping).
+struct shared_count {
+    std::atomic<int>* at = static_cast<std::atomic<int>*>(
+        ::mmap(nullptr, sizeof(std::atomic<int>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    shared_count() { new (at) std::atomic<int>(0); }
+    ~shared_count() { ::munmap(at, sizeof(std::atomic<int>)); }
+    shared_count(const shared_count&) = delete;
+    shared_count& operator=(const shared_count&) = delete;
+};
+
+/// Kills its own process with `sig` the first `times` times it meets item `at`.
+struct dies_at {
+    long at;
+    std::atomic<int>* met;
+    int times = 1;
+    int sig = SIGKILL;
+    void operator()(long x) const {
+        if (x == at && met->fetch_add(1) < times) ::raise(sig);
+    }
+};
+
+std::vector<long> times_three(long n) {
+    std::vector<long> v(static_cast<std::size_t>(n));
+    for (long i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = 3 * i;
+    return v;
+}
+
+/// The signal a test's raise() shows as: AddressSanitizer turns a SIGSEGV into an exit code.
+bool is_signal(int seen, int sig) { return seen == sig || (address_sanitized && sig == SIGSEGV); }
+
+}  // namespace
+
+TEST_CASE("a map process killed once is replaced, and the output is whole and in order", "[run][restarts]") {
+    shared_count met;
+    fl::run_report report;
+    dies_at die{123'457, met.at};
+    auto p = fl::iota(0L, 300'000L) | fl::map([die](long x) {
+                 die(x);
+                 return 3 * x;
+             }) |
+             fl::to_vector();
+    auto out = fl::run(p, fl::options{.fuse = false, .report = &report, .restarts = 2});
+    CHECK(out == times_three(300'000));
+    CHECK(met.at->load() == 2);  // the item was done again by the replacement
+    REQUIRE(report.restarts.size() == 1);
+    CHECK(report.restarts[0].stage == "map");
+    CHECK(report.restarts[0].signal == SIGKILL);
+    CHECK(report.restarts[0].pid > 0);
+    CHECK(report.set_aside.empty());
+    CHECK(no_children_left());
+}
+
+TEST_CASE("items that travel as encoded records come out whole after a replacement", "[run][restarts]") {
+    shared_count met;
+    fl::run_report report;
+    dies_at die{40'001, met.at, 1, SIGSEGV};
+    auto p = fl::iota(0L, 100'000L) | fl::map([](long x) { return std::to_string(x); }) |
+             fl::map([die](const std::string& s) {
+                 die(std::stol(s));
+                 return s + "!";
+             }) |
+             fl::to_vector();
+    auto out = fl::run(p, fl::options{.ring_bytes = 8192, .fuse = false, .report = &report, .restarts = 1});
+    REQUIRE(out.size() == 100'000);
+    bool same = true;
+    for (long i = 0; i < 100'000; ++i) same = same && out[static_cast<std::size_t>(i)] == std::to_string(i) + "!";
+    CHECK(same);
+    REQUIRE(report.restarts.size() == 1);
+    CHECK(is_signal(report.restarts[0].signal, SIGSEGV));
+}
+
+TEST_CASE("a flat_map that dies halfway through an item's outputs does not send them twice", "[run][restarts]") {
+    // 2000 outputs an item, a ring of 512: the dead process had published part of item 77's.
+    shared_count met;
+    fl::run_report report;
+    auto p = fl::iota(0L, 200L) | fl::flat_map([m = met.at](long x) {
+                 std::vector<long> v;
+                 for (long k = 0; k < 2000; ++k) v.push_back(x * 2000 + k);
+                 return v;
+             }) |
+             fl::map([m = met.at](long y) {
+                 if (y == 77 * 2000 + 1500 && m->fetch_add(1) == 0) ::raise(SIGKILL);
+                 return y;
+             }) |
+             fl::to_vector();
+    SECTION("the flat_map dies") {
+        auto q = fl::iota(0L, 200L) | fl::flat_map([m = met.at](long x) {
+                     std::vector<long> v;
+                     for (long k = 0; k < 2000; ++k) {
+                         if (x == 77 && k == 1500 && m->fetch_add(1) == 0) ::raise(SIGKILL);
+                         v.push_back(x * 2000 + k);
+                     }
+                     return v;
+                 }) |
+                 fl::to_vector();
+        auto out = fl::run(q, fl::options{.ring_bytes = 4096, .fuse = false, .report = &report, .restarts = 1});
+        std::vector<long> want(400'000);
+        for (long i = 0; i < 400'000; ++i) want[static_cast<std::size_t>(i)] = i;
+        CHECK(out == want);
+        CHECK(report.restarts.size() == 1);
+    }
+    SECTION("the stage after it dies while its input holds part of an item's outputs") {
+        auto out = fl::run(p, fl::options{.ring_bytes = 4096, .fuse = false, .report = &report, .restarts = 1});
+        std::vector<long> want(400'000);
+        for (long i = 0; i < 400'000; ++i) want[static_cast<std::size_t>(i)] = i;
+        CHECK(out == want);
+        CHECK(report.restarts.size() == 1);
+    }
+}
+
+TEST_CASE("a farm's replica is replaced; an ordered farm keeps its order", "[run][restarts]") {
+    shared_count met;
+    fl::run_report report;
+    dies_at die{5'001, met.at};
+    auto stage = fl::map([die](long x) {
+                     die(x);
+                     return x;
+                 }) |
+                 fl::filter([](long x) { return x % 3 != 0; }) |
+                 fl::flat_map([](long x) { return std::vector<long>{x, -x}; });
+    std::vector<long> want;
+    for (long x = 0; x < 60'000; ++x)
+        if (x % 3 != 0) want.insert(want.end(), {x, -x});
+    SECTION("ordered") {
+        auto out = fl::run(fl::iota(0L, 60'000L) | fl::farm(2, stage) | fl::to_vector(),
+                           fl::options{.report = &report, .restarts = 1});
+        CHECK(out == want);
+    }
+    SECTION("unordered") {
+        auto out = fl::run(fl::iota(0L, 60'000L) | fl::farm(2, stage, fl::unordered) | fl::to_vector(),
+                           fl::options{.report = &report, .restarts = 1});
+        std::sort(out.begin(), out.end());
+        std::sort(want.begin(), want.end());
+        CHECK(out == want);
+    }
+    REQUIRE(report.restarts.size() == 1);
+    CHECK(report.restarts[0].stage.rfind("map | filter | flat_map[", 0) == 0);
+    CHECK(met.at->load() == 2);
+}
+
+TEST_CASE("describe() says which processes a crash ends the run in", "[run][restarts]") {
+    auto p = fl::iota(0, 10) | fl::map([](int x) { return x; }) |
+             fl::map([n = 0](int x) mutable { return x + n++; }) | fl::to_vector();
+    auto text = fl::plan(p, fl::options{.fuse = false, .restarts = 3}).describe();
+    CHECK(text.find("restarts: up to 3 per process; replaced after a crash: map#1; a crash ends the run: iota, map#2") !=
+          std::string::npos);
+    CHECK(fl::plan(p, fl::options{.fuse = false}).describe().find("restarts") == std::string::npos);
+}
+
+TEST_CASE("a death in a process that keeps state ends the run, restarts or not", "[run][restarts]") {
+    auto p = fl::iota(0L, 1000L) | fl::map([n = 0L](long x) mutable {
+                 if (x == 500) ::raise(SIGKILL);
+                 return x + n++;
+             }) |
+             fl::to_vector();
+    try {
+        fl::run(p, fl::options{.fuse = false, .restarts = 5});
+        FAIL("the run went on");
+    } catch (const fl::stage_crashed& e) {
+        CHECK(e.stage() == "map");
+        CHECK(e.signal() == SIGKILL);
+    }
+    CHECK(no_children_left());
+}
+
+TEST_CASE("without restarts the first death ends the run", "[run][restarts]") {
+    shared_count met;
+    dies_at die{10, met.at};
+    auto p = fl::iota(0L, 1000L) | fl::map([die](long x) {
+                 die(x);
+                 return x;
+             }) |
+             fl::to_vector();
+    CHECK_THROWS_AS(fl::run(p, fl::options{.fuse = false}), fl::stage_crashed);
+}
+
+TEST_CASE("an item that crashes its stage every time is set aside, or fails the run naming it", "[run][restarts]") {
+    constexpr long n = 1'000'000, bad = 654'321;
+    auto p = fl::iota(0L, n) | fl::map([](long x) {
+                 if (x == bad) ::raise(SIGSEGV);
+                 return x;
+             }) |
+             fl::to_vector();
+    SECTION("skip") {
+        fl::run_report report;
+        auto out = fl::run(p, fl::options{.fuse = false, .report = &report, .restarts = 5,
+                                          .poison = fl::poison_policy::skip});
+        REQUIRE(out.size() == n - 1);
+        bool same = true;
+        for (long i = 0; i < n - 1; ++i) same = same && out[static_cast<std::size_t>(i)] == (i < bad ? i : i + 1);
+        CHECK(same);
+        REQUIRE(report.set_aside.size() == 1);
+        CHECK(report.set_aside[0].stage == "map");
+        CHECK(report.set_aside[0].position == static_cast<std::uint64_t>(bad));
+        CHECK(is_signal(report.set_aside[0].signal, SIGSEGV));
+        CHECK(report.restarts.size() >= 2);
+    }
+    SECTION("fail") {
+        try {
+            fl::run(p, fl::options{.fuse = false, .restarts = 5});
+            FAIL("the run went on");
+        } catch (const fl::stage_crashed& e) {
+            CHECK(e.stage() == "map");
+            CHECK(e.item() == static_cast<std::uint64_t>(bad));
+            CHECK(std::string(e.what()).find("on item 654321 of its input, the 2nd time in a row on that item") !=
+                  std::string::npos);
+        }
+    }
+    CHECK(no_children_left());
+}
+
+TEST_CASE("random SIGKILLs of the replaceable processes change nothing in the output", "[run][restarts][chaos]") {
+    // from(lines) | trim | spread | parallel(parse) | square: the processes of trim and of
+    // parse's replicas are the replaceable ones (spread writes to several rings, square reads
+    // from several), and they are killed every few milliseconds while the run goes, for farms
+    // ordered and not, fused and not: each once, then again while 30 s last.
+    std::vector<std::string> lines;
+    for (long i = 0; i < 1'000'000; ++i) lines.push_back(" " + std::to_string(i));
+    auto trim = fl::named("trim", fl::map([](const std::string& s) { return s.substr(1); }));
+    auto spread = fl::named("spread", fl::map([](std::string s) { return s; }));
+    auto parse = fl::named("parse", fl::map([](const std::string& s) { return std::stol(s); }));
+    auto square = fl::named("square", fl::map([](long x) { return x * x % 1'000'003; }));
+    std::vector<long> want;
+    for (long i = 0; i < 1'000'000; ++i) want.push_back(i * i % 1'000'003);
+    auto sorted_want = want;
+    std::sort(sorted_want.begin(), sorted_want.end());
+
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    int runs = 0, kills = 0;
+    std::mt19937 rng(7);
+    for (int round = 0; round < 3; ++round)
+        for (bool ordered : {true, false})
+            for (bool fuse : {false, true}) {
+                if (round > 0 && std::chrono::steady_clock::now() > until) break;  // each kind once, at least
+                fl::run_report report;
+                std::atomic<bool> done{false};
+                int killed = 0;
+                std::thread killer([&, seed = rng()] {
+                    std::mt19937 r(seed);
+                    while (!done.load()) {
+                        std::this_thread::sleep_for(std::chrono::milliseconds(2 + r() % 8));
+                        auto pids = children_named("fl:parse[");
+                        auto trims = children_named("fl:trim");
+                        pids.insert(pids.end(), trims.begin(), trims.end());
+                        if (!pids.empty() && ::kill(pids[r() % pids.size()], SIGKILL) == 0) ++killed;
+                    }
+                });
+                fl::options o{.fuse = fuse, .report = &report, .restarts = 100000};
+                std::vector<long> out;
+                try {
+                    out = ordered ? fl::run(fl::from(lines) | trim | spread | fl::parallel(parse) | square |
+                                                fl::to_vector(),
+                                            o)
+                                  : fl::run(fl::from(lines) | trim | spread | fl::parallel(parse, fl::unordered) |
+                                                square | fl::to_vector(),
+                                            o);
+                } catch (...) {
+                    done = true;
+                    killer.join();
+                    throw;
+                }
+                done = true;
+                killer.join();
+                if (!ordered) std::sort(out.begin(), out.end());
+                const auto& expected = ordered ? want : sorted_want;
+                auto diff = std::mismatch(out.begin(), out.end(), expected.begin(), expected.end());
+                INFO("ordered " << ordered << ", fused " << fuse << ", " << killed << " kills, "
+                                << report.restarts.size() << " restarts; " << out.size() << " items, first difference at "
+                                << (diff.first - out.begin()));
+                CHECK(out.size() == expected.size());
+                CHECK(diff.first == out.end());
+                CHECK(report.restarts.size() <= static_cast<std::size_t>(killed));  // some had finished
+                kills += killed;
+                ++runs;
+            }
+    CHECK(runs >= 4);
+    CHECK(kills > 0);
+    CHECK(no_children_left());
+}
