@@ -25,6 +25,7 @@ namespace forkline::ipc {
 
 namespace {
 pid_t parent_pid = 0;  // in a worker: the process that started it
+int watcher_lifeline = -1;  // in a watcher: its end of the lifeline (see parent_gone)
 
 // Lifelines. A worker must die with the process that started it, whatever either is doing: the
 // worker may be deep in a stage's own code, and PR_SET_PDEATHSIG fires when the forking *thread*
@@ -109,7 +110,16 @@ void flush_standard_streams() noexcept {
     std::fflush(nullptr);
 }
 
-bool parent_gone() noexcept { return parent_pid != 0 && ::getppid() != parent_pid; }
+// A watcher's lifeline signal comes as its parent's files close, which is before the parent's
+// children are given to another: getppid() may still name the parent then, so the lifeline's end
+// is asked too.
+bool parent_gone() noexcept {
+    if (parent_pid == 0) return false;
+    if (::getppid() != parent_pid) return true;
+    if (watcher_lifeline < 0) return false;
+    pollfd p{watcher_lifeline, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
 
 void check_parent(void*) {
     if (parent_gone()) throw aborted{};
@@ -181,6 +191,7 @@ pid_t fork_watcher(const char* title, void (*body)(void*), void* arg) {
     wake.sa_handler = [](int) {};
     ::sigemptyset(&wake.sa_mask);
     ::sigaction(SIGUSR1, &wake, nullptr);  // no SA_RESTART: the wait it interrupts returns
+    watcher_lifeline = line;
     if (!hold_lifeline(line, SIGUSR1) || ::getppid() != parent) {
         body(arg);  // it finds its parent gone at once, and cleans up
         ::_exit(0);

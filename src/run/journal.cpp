@@ -2,16 +2,18 @@
 #include <forkline/ipc/os.hpp>
 #include <forkline/run/detail/journal.hpp>
 
+#include <algorithm>
+
 namespace forkline::detail {
 
 journaled_ends::journaled_ends(group_journal& j, ipc::consumer_cursor& in, ipc::producer_cursor& out,
-                               void (*flush)(void*), void* arg) noexcept
-    : j_(j), in_(in), out_(out), flush_(flush), arg_(arg) {}
+                               bool (*idle)(void*), void* arg) noexcept
+    : j_(j), in_(in), out_(out), idle_(idle), arg_(arg) {}
 
-bool journaled_ends::resume() noexcept {
+bool journaled_ends::resume() {
     now_ = j_.last();
     in_.resume_at(now_.in);
-    out_.resume_at(now_.out_base);
+    out_.resume_at(now_.out_base, now_.out);
     floor_ = now_.out;
     if (j_.careful_until > now_.in.pos) {
         careful_ = true;
@@ -22,21 +24,23 @@ bool journaled_ends::resume() noexcept {
     in_.keep_journal(this);
     out_.keep_journal(this);
     if (careful_) j_.attempt.store(now_.in.pos + 1, std::memory_order_relaxed);
-    return j_.set_aside.load(std::memory_order_acquire) != 0;
+    return j_.set_aside.load(std::memory_order_acquire) == now_.in.pos + 1;
 }
 
 void journaled_ends::set_aside_done() noexcept {
-    commit();
+    commit();  // past the item: a replacement of this process does not set aside another
     j_.set_aside.store(0, std::memory_order_release);
 }
 
 void journaled_ends::commit() noexcept {
+    // Only when the elements hold nothing (a fused chain's batches): then all the output of
+    // what was read is in the output ring. Before the process sleeps they hand it all on.
+    if (!idle_(arg_)) return;
     committing_ = true;
-    flush_(arg_);  // all the output of what was read is in the output ring now
     now_.in = in_.done();
     now_.out_base = out_.written();
-    now_.out = now_.out_base.pos;
-    now_.read_records = now_.in.records;
+    now_.out = std::max(now_.out_base.pos, floor_);  // never below what a predecessor published
+    now_.read = now_.in;
     now_.broken = 0;
     streaming_ = false;
     j_.write(now_);
@@ -58,17 +62,15 @@ ipc::ring_mark journaled_ends::releasable() noexcept {
     return now_.in;
 }
 
-bool journaled_ends::publishing(std::uint64_t head, std::uint64_t) noexcept {
-    if (head < floor_) return false;  // replaying what the consumer may have read already
-    if (floor_ != 0) {
+void journaled_ends::publishing(std::uint64_t head, std::uint64_t) noexcept {
+    if (floor_ != 0 && head >= floor_) {
         floor_ = 0;
         j_.caught_up_ns.store(monotonic_ns(), std::memory_order_relaxed);
     }
     now_.out = head;
-    now_.read_records = in_.read_so_far().records;
+    now_.read = in_.read_so_far();
     now_.broken = streaming_;
     j_.write(now_);
-    return true;
 }
 
 void journaled_ends::streaming() noexcept {

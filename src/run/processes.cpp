@@ -17,6 +17,7 @@ constexpr auto grace = std::chrono::seconds(1);
 }  // namespace
 
 void worker_processes::start(std::size_t group, const char* title, int core, void (*body)(void*), void* arg) {
+    children_.reserve(children_.size() + 1);  // before the fork: recording the child cannot fail
     pid_t pid = ipc::fork_worker(title, core, body, arg);
     children_.push_back({pid, group});
 }

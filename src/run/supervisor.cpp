@@ -325,9 +325,17 @@ bool supervisor::replace(const worker_processes::child& c, const ipc::exit_statu
         else
             j->deaths_here = 0;
         j->death_pos = e.in.pos;
-        const std::uint64_t item = plan_.rings()[in_ring].fixed_slots ? e.in.pos : e.in.records;
+        // Items are slots in a slot ring; a byte ring counts its records.
+        const bool slots = plan_.rings()[in_ring].fixed_slots;
+        const std::uint64_t item = slots ? e.in.pos : e.in.records;
+        const std::uint64_t read = slots ? e.read.pos : e.read.records;
         if (j->deaths_here >= plan_.restarts().poison_after) {
-            if (plan_.restarts().poison == poison_policy::fail) {
+            // Part of its output published already cannot be taken back: then it fails the run.
+            // So can an item of a fused chain: its process journals only between batches, so a
+            // death names a batch's first item rather than the one it died on.
+            bool partly_out = e.out > e.out_base.pos;
+            bool fused = plan_.groups()[g].stages.size() > 1;
+            if (plan_.restarts().poison == poison_policy::fail || partly_out || fused) {
                 failures_.fail({.kind = failure_kind::crash,
                                 .group = g,
                                 .stage = stage,
@@ -339,13 +347,13 @@ bool supervisor::replace(const worker_processes::child& c, const ipc::exit_statu
                 return true;
             }
             set_aside_.push_back({name, item, status.signal, status.code});
-            j->set_aside.store(1, std::memory_order_release);
+            j->set_aside.store(e.in.pos + 1, std::memory_order_release);
             j->deaths_here = 0;
         }
         time_restarts();
         std::uint64_t now = monotonic_ns();
         restarts_.push_back({{name, static_cast<int>(c.pid), status.signal, status.code,
-                              e.read_records > e.in.records ? e.read_records - e.in.records : 0, 0},
+                              read > item ? read - item : 0, 0},
                              g, now});
         // The replacement journals each item up to what the dead one could have read.
         j->careful_until = rings_[in_ring]->head.load(std::memory_order_acquire);

@@ -72,6 +72,9 @@ TEST_CASE("a map process killed once is replaced, and the output is whole and in
     CHECK(report.restarts[0].stage == "map");
     CHECK(report.restarts[0].signal == SIGKILL);
     CHECK(report.restarts[0].pid > 0);
+    // It had read past the last position it handed back, by at most a batch and the item itself.
+    CHECK(report.restarts[0].items_replayed <= 32768 / 16 + 1);
+    CHECK(report.restarts[0].seconds_lost > 0);
     CHECK(report.set_aside.empty());
     CHECK(no_children_left());
 }
@@ -117,6 +120,28 @@ TEST_CASE("a flat_map that dies halfway through an item's outputs does not send 
                          v.push_back(x * 2000 + k);
                      }
                      return v;
+                 }) |
+                 fl::to_vector();
+        auto out = fl::run(q, fl::options{.ring_bytes = 4096, .fuse = false, .report = &report, .restarts = 1});
+        std::vector<long> want(400'000);
+        for (long i = 0; i < 400'000; ++i) want[static_cast<std::size_t>(i)] = i;
+        CHECK(out == want);
+        CHECK(report.restarts.size() == 1);
+    }
+    SECTION("the flat_map dies while a slow stage after it leaves its ring full") {
+        // Its replacement makes again more output than the ring holds before it reaches what
+        // the dead one had published: none of that may land in the ring over unread items.
+        auto q = fl::iota(0L, 200L) | fl::flat_map([m = met.at](long x) {
+                     std::vector<long> v;
+                     for (long k = 0; k < 2000; ++k) {
+                         if (x == 77 && k == 1900 && m->fetch_add(1) == 0) ::raise(SIGKILL);
+                         v.push_back(x * 2000 + k);
+                     }
+                     return v;
+                 }) |
+                 fl::map([](long y) {
+                     if (y % 64 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+                     return y;
                  }) |
                  fl::to_vector();
         auto out = fl::run(q, fl::options{.ring_bytes = 4096, .fuse = false, .report = &report, .restarts = 1});

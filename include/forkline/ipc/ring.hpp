@@ -73,9 +73,8 @@ public:
     /// The consumer is about to hand room back: the position it may hand back up to (all that
     /// was read before it has its output in the journal), never more than it has read.
     virtual ring_mark releasable() noexcept = 0;
-    /// The producer is about to publish its head: false to publish nothing yet (a replacement
-    /// replaying output that its predecessor had published already).
-    virtual bool publishing(std::uint64_t head, std::uint64_t records) noexcept = 0;
+    /// The producer is about to publish its head (never below what a predecessor published).
+    virtual void publishing(std::uint64_t head, std::uint64_t records) noexcept = 0;
     /// A record too large for the ring streams through it in pieces: while it does, the ends
     /// cannot keep what a replacement would need.
     virtual void streaming() noexcept = 0;
@@ -87,15 +86,20 @@ protected:
 /// Bookkeeping shared by both producer kinds: free space, batching, waiting, closing.
 class producer_cursor {
 public:
-    producer_cursor(ring_control& c, const wait_policy& p) noexcept
-        : c_(&c), readable_(c.readable), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)) {}
+    /// `data`: the ring's slots or bytes, `unit` bytes per slot (1 for a byte ring).
+    producer_cursor(ring_control& c, void* data, std::size_t unit, const wait_policy& p) noexcept
+        : c_(&c), readable_(c.readable), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)),
+          data_(static_cast<std::byte*>(data)), unit_(unit) {}
     producer_cursor(const producer_cursor&) = delete;
     producer_cursor& operator=(const producer_cursor&) = delete;
 
     /// Makes what was written visible to the consumer now (and wakes it if it sleeps). An urgent
     /// flush wakes even a light sleeper for items published earlier without waking it.
     void flush(bool urgent = true) noexcept {
-        if (journal_ && !journal_->publishing(head_, records_)) [[unlikely]] return;
+        if (journal_) [[unlikely]] {
+            if (replay_floor_ != 0 && !end_replay()) return;
+            journal_->publishing(head_, records_);
+        }
         if (urgent) signalled_ = head_;
         if (head_ != published_) {
             if constexpr (FORKLINE_LIVE_COUNTS) c_->records_written.store(records_, std::memory_order_relaxed);
@@ -144,13 +148,21 @@ public:
     void keep_journal(ring_journal* j) noexcept { journal_ = j; }
     /// Where the next record goes, and the records written before it.
     ring_mark written() const noexcept { return {head_, records_}; }
-    /// A replacement takes up a dead producer's side: it writes from `at` again (the same records
-    /// its predecessor wrote there, which the consumer may have read already: they are not
-    /// published again; see ring_journal::publishing).
-    void resume_at(ring_mark at) noexcept {
+    /// A replacement takes up a dead producer's side: it makes again, from `at`, the records its
+    /// predecessor wrote up to `floor` and published, which are in the ring already (the
+    /// consumer may have read some): until then it writes them to a buffer of its own, not to the
+    /// ring, and publishes nothing, a record at a time, so it takes up the ring exactly at floor.
+    void resume_at(ring_mark at, std::uint64_t floor) {
         head_ = published_ = signalled_ = at.pos;
         records_ = at.records;
         tail_cache_ = c_->tail.load(std::memory_order_acquire);
+        if (floor <= at.pos) return;
+        replay_.assign(static_cast<std::size_t>(cap_ * unit_), std::byte{});
+        ring_data_ = data_;
+        data_ = replay_.data();
+        replay_floor_ = floor;
+        replay_batch_ = batch_;
+        batch_ = 1;
     }
     /// The share of the ring in use, as last published (see ring_control::fill).
     double fill() const noexcept { return c_->fill(); }
@@ -162,6 +174,14 @@ public:
     }
 
 protected:
+    /// Replaying: true once the head is at the floor, writing to the ring from then on.
+    FORKLINE_COLD bool end_replay() noexcept {
+        if (head_ < replay_floor_) return false;
+        data_ = ring_data_;
+        batch_ = replay_batch_;
+        replay_floor_ = 0;
+        return true;
+    }
     /// Blocks until n units are free.
     FORKLINE_HOT void reserve(std::uint64_t n) {
         if (free_space() >= n) [[likely]] return;
@@ -198,7 +218,12 @@ protected:
     std::uint64_t head_ = 0, published_ = 0, tail_cache_ = 0;
     std::uint64_t signalled_ = 0;  ///< head at the last urgent flush: batches count from here
     std::uint64_t records_ = 0;    ///< records written (a byte ring's; published with head)
+    std::byte* data_;              ///< where records go: the ring's slots or bytes (see resume_at)
+    std::size_t unit_;
     ring_journal* journal_ = nullptr;
+    std::uint64_t replay_floor_ = 0, replay_batch_ = 0;  ///< see resume_at
+    std::byte* ring_data_ = nullptr;
+    std::vector<std::byte> replay_;
 };
 
 /// Bookkeeping shared by both consumer kinds.
@@ -357,24 +382,23 @@ class slot_producer : public producer_cursor {
     static_assert(std::is_trivially_copyable_v<T>, "forkline::ipc::slot_producer<T>: T must be trivially copyable");
 
 public:
-    slot_producer(ring_control& c, void* slots, const wait_policy& p) noexcept
-        : producer_cursor(c, p), slots_(static_cast<T*>(slots)) {}
+    slot_producer(ring_control& c, void* slots, const wait_policy& p) noexcept : producer_cursor(c, slots, sizeof(T), p) {}
 
     FORKLINE_HOT void push(const T& v) {
         reserve(1);
-        slots_[head_ & mask_] = v;
+        slots()[head_ & mask_] = v;
         advance(1);
     }
     /// Contiguous free slots (at least one, waiting if needed); fill some, then commit(n).
     std::span<T> claim() {
         reserve(1);
         std::uint64_t pos = head_ & mask_;
-        return {slots_ + pos, static_cast<std::size_t>(std::min(free_space(), cap_ - pos))};
+        return {slots() + pos, static_cast<std::size_t>(std::min(free_space(), cap_ - pos))};
     }
     void commit(std::size_t n) noexcept { advance(n); }
 
 private:
-    T* slots_;
+    T* slots() const noexcept { return reinterpret_cast<T*>(data_); }
 };
 
 /// Consumer side of a ring of fixed slots.
@@ -422,8 +446,7 @@ constexpr std::uint64_t padded(std::uint64_t n) noexcept { return (n + 7) & ~std
 /// Producer side of a byte ring: each record is an 8-byte header and its payload, 8-aligned.
 class byte_producer : public producer_cursor {
 public:
-    byte_producer(ring_control& c, void* data, const wait_policy& p) noexcept
-        : producer_cursor(c, p), data_(static_cast<std::byte*>(data)) {}
+    byte_producer(ring_control& c, void* data, const wait_policy& p) noexcept : producer_cursor(c, data, 1, p) {}
 
     /// Writes one record of `len` bytes; `fill(std::byte* dst)` writes exactly that many. A
     /// record that streams calls `started(arg)` once its header is visible (so a reader that waits
@@ -469,7 +492,6 @@ private:
     void put_header(std::uint64_t pos, std::uint64_t h) noexcept { std::memcpy(data_ + pos, &h, sizeof h); }
     void write_streamed(const std::byte* src, std::uint64_t len, void (*started)(void*), void* arg);
 
-    std::byte* data_;
     std::vector<std::byte> scratch_;
 };
 

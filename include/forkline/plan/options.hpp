@@ -146,8 +146,13 @@ struct options {
     /// functions must give the same output for the same input (a replacement does an item again).
     unsigned restarts = 0;
     /// After this many deaths in a row on one item, the item is poison: options::poison says what
-    /// becomes of it (at least 1).
+    /// becomes of it (at least 1). They count from the first death: its replacement journals each
+    /// item until it has passed what the dead one could have read, so the deaths after it name
+    /// the item (the first one, found only then, is not counted).
     unsigned poison_after = 2;
+    /// fl::poison_policy::skip holds only where the item made no output the next stage saw:
+    /// an item that a flat_map had sent part of the output of, or one inside a fused chain,
+    /// fails the run.
     poison_policy poison = poison_policy::fail;
 };
 

@@ -352,7 +352,8 @@ private:
                         *slot<I>().out);
         });
         if (!in || !out) throw std::logic_error("forkline: a replaceable process must read one ring and write one");
-        journal_.emplace(j, *in, *out, &flush_group, this);
+        journal_.emplace(j, *in, *out, &idle, this);
+        in_policy_.before_sleep = &flush_and_release<A>;
         if (journal_->resume()) {
             std::visit(
                 [](auto& c, auto& o) {
@@ -422,6 +423,28 @@ private:
         });
     }
     /// Before the group sleeps on its output: it hands back the room of what it read.
+    /// A journaled group's elements hold no item (none of its fused batches has any).
+    static bool idle(void* self) noexcept {
+        auto* g = static_cast<group*>(self);
+        bool empty = true;
+        for_each_element([&]<std::size_t I>() {
+            if constexpr (!sink_element<element_t<I>>)
+                if (I >= g->first_ && I < g->last_)
+                    std::visit(
+                        [&](auto& out) {
+                            if constexpr (is_to_next<std::remove_cvref_t<decltype(out)>>) empty = empty && out.empty();
+                        },
+                        *g->template slot<I>().out);
+        });
+        return empty;
+    }
+    /// A journaled group about to sleep on its input: everything goes on, then it journals (it is
+    /// idle now) and hands the room of what it read back.
+    template <std::size_t A>
+    static void flush_and_release(void* self) {
+        flush_group(self);
+        std::visit([](auto& in) { in.release(); }, *static_cast<group*>(self)->template input<A>());
+    }
     /// A journaled group is inside an item then: it hands back only what it journaled.
     template <std::size_t A>
     static void release_input(void* self) {

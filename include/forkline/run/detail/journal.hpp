@@ -24,8 +24,8 @@ namespace forkline::detail {
 struct journal_entry {
     ipc::ring_mark in, out_base;
     std::uint64_t out = 0;
-    /// The items read so far, at the last publish (what a replacement does again).
-    std::uint64_t read_records = 0;
+    /// How far it had read, at the last publish (a replacement reads it again).
+    ipc::ring_mark read;
     /// 0 while a record too large for the ring streams through an end: a crash then ends the run.
     std::uint32_t broken = 0;
 };
@@ -38,9 +38,9 @@ struct alignas(64) group_journal {
     /// Set by the supervisor before it forks a replacement: until its input passes this position
     /// it journals after every item, so a second crash names the item it died on.
     std::uint64_t careful_until = 0;
-    /// Set by the supervisor: the item at the journal's input position is set aside (read and
-    /// dropped) by the replacement, which then clears it.
-    std::atomic<std::uint32_t> set_aside{0};
+    /// Set by the supervisor: the input position + 1 of an item to set aside (read and drop) for
+    /// a replacement that resumes there, which then clears it (0: none).
+    std::atomic<std::uint64_t> set_aside{0};
     /// Deaths in a row at one input position (the supervisor's count, for poison items).
     std::uint64_t death_pos = ~std::uint64_t{0};
     std::uint32_t deaths_here = 0;
@@ -59,17 +59,18 @@ struct alignas(64) group_journal {
 };
 
 /// The journal of one replaceable process, as its two ring ends see it (ipc::ring_journal). Made
-/// in the process once its ends exist; `flush(arg)` makes every element hand on what it holds.
+/// in the process once its ends exist; `idle(arg)` says its elements hold no item (what a fused
+/// chain batches between two of them is not in the output ring yet).
 class journaled_ends final : public ipc::ring_journal {
 public:
-    journaled_ends(group_journal& j, ipc::consumer_cursor& in, ipc::producer_cursor& out, void (*flush)(void*),
+    journaled_ends(group_journal& j, ipc::consumer_cursor& in, ipc::producer_cursor& out, bool (*idle)(void*),
                    void* arg) noexcept;
     journaled_ends(const journaled_ends&) = delete;
     journaled_ends& operator=(const journaled_ends&) = delete;
 
     /// Takes up where the journal says (a fresh run's journal says: at the start), and watches
     /// both ends from now on. True when the item at the input position is to be set aside.
-    bool resume() noexcept;
+    bool resume();
     /// The item set aside was read and dropped: journals past it.
     void set_aside_done() noexcept;
     /// While set, the input hands back only what was journaled last (an element is in the middle
@@ -77,7 +78,7 @@ public:
     void hold(bool on) noexcept { holding_ = on; }
 
     ipc::ring_mark releasable() noexcept override;
-    bool publishing(std::uint64_t head, std::uint64_t records) noexcept override;
+    void publishing(std::uint64_t head, std::uint64_t records) noexcept override;
     void streaming() noexcept override;
 
 private:
@@ -86,10 +87,10 @@ private:
     group_journal& j_;
     ipc::consumer_cursor& in_;
     ipc::producer_cursor& out_;
-    void (*flush_)(void*);
+    bool (*idle_)(void*);
     void* arg_;
     journal_entry now_;
-    std::uint64_t floor_ = 0;           ///< publish nothing below this output position
+    std::uint64_t floor_ = 0;           ///< what a predecessor published: the output's replay ends here
     std::uint64_t careful_until_ = 0;   ///< journal after every item until the input is here
     std::uint64_t batch_ = 0;           ///< the input's batch, while careful
     bool committing_ = false, holding_ = false, streaming_ = false, careful_ = false;

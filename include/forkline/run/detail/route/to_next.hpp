@@ -28,6 +28,8 @@ public:
         if (items_.size() >= batch) [[unlikely]]
             flush();
     }
+    /// True when it holds no item.
+    bool empty() const noexcept { return items_.empty(); }
     /// Nothing waits on this process's own batch: the group nudges its edges.
     void nudge() noexcept {}
     void flush() {
