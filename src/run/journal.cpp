@@ -12,14 +12,20 @@ journaled_ends::journaled_ends(group_journal& j, ipc::consumer_cursor& in, ipc::
 
 bool journaled_ends::resume() {
     now_ = j_.last();
+    // Journal entries come a batch apart, and a batch starts at one item: it doubles while
+    // a batch takes less than a millisecond of the process's CPU time, up to the ring's, and
+    // halves when one takes more than ten, so a death costs little work again whether items
+    // take nanoseconds or seconds (CPU time: a process that waits or is descheduled is not slow).
+    most_ = in_.batch();
+    in_.set_batch(1);
+    last_cpu_ = thread_cpu_seconds();
     in_.resume_at(now_.in);
     out_.resume_at(now_.out_base, now_.out);
     floor_ = now_.out;
     if (j_.careful_until > now_.in.pos) {
         careful_ = true;
         careful_until_ = j_.careful_until;
-        batch_ = in_.batch();
-        in_.set_batch(1);
+        batch_ = 1;
     }
     in_.keep_journal(this);
     out_.keep_journal(this);
@@ -45,7 +51,10 @@ void journaled_ends::commit() noexcept {
     streaming_ = false;
     j_.write(now_);
     committing_ = false;
-    if (!careful_) return;
+    if (!careful_) {
+        pace();
+        return;
+    }
     if (now_.in.pos >= careful_until_) {
         careful_ = false;
         in_.set_batch(batch_);
@@ -53,6 +62,16 @@ void journaled_ends::commit() noexcept {
     } else {
         j_.attempt.store(now_.in.pos + 1, std::memory_order_relaxed);
     }
+}
+
+void journaled_ends::pace() noexcept {
+    double t = thread_cpu_seconds(), took = t - last_cpu_;
+    std::uint64_t batch = in_.batch();
+    last_cpu_ = t;
+    if (took < 1e-3 && batch < most_)
+        in_.set_batch(batch * 2);
+    else if (took > 10e-3 && batch > 1)
+        in_.set_batch(batch / 2);
 }
 
 ipc::ring_mark journaled_ends::releasable() noexcept {

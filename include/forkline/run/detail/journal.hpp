@@ -83,6 +83,8 @@ public:
 
 private:
     void commit() noexcept;
+    /// Sizes the input's batch after the time the last one took (see resume).
+    void pace() noexcept;
 
     group_journal& j_;
     ipc::consumer_cursor& in_;
@@ -93,6 +95,8 @@ private:
     std::uint64_t floor_ = 0;           ///< what a predecessor published: the output's replay ends here
     std::uint64_t careful_until_ = 0;   ///< journal after every item until the input is here
     std::uint64_t batch_ = 0;           ///< the input's batch, while careful
+    std::uint64_t most_ = 1;            ///< the largest batch between two journal entries
+    double last_cpu_ = 0;               ///< the process's CPU seconds at the last entry
     bool committing_ = false, holding_ = false, streaming_ = false, careful_ = false;
 };
 
