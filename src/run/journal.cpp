@@ -74,9 +74,12 @@ void journaled_ends::pace() noexcept {
         in_.set_batch(batch / 2);
 }
 
-ipc::ring_mark journaled_ends::releasable() noexcept {
+ipc::ring_mark journaled_ends::releasable(bool urgent) noexcept {
     if (committing_ || holding_) return streaming_ ? in_.read_so_far() : now_.in;
     if (streaming_ && in_.done().pos != in_.read_so_far().pos) return in_.read_so_far();  // inside a long record
+    // While the producer sleeps a consumer releases after every item; a journal entry waits
+    // for a batch.
+    if (!urgent && in_.done().pos - now_.in.pos < in_.batch()) return now_.in;
     commit();
     return now_.in;
 }

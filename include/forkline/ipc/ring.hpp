@@ -71,8 +71,9 @@ struct ring_mark {
 class ring_journal {
 public:
     /// The consumer is about to hand room back: the position it may hand back up to (all that
-    /// was read before it has its output in the journal), never more than it has read.
-    virtual ring_mark releasable() noexcept = 0;
+    /// was read before it has its output in the journal), never more than it has read. Not
+    /// `urgent`: the producer sleeps and the consumer hands back what it can after each item.
+    virtual ring_mark releasable(bool urgent) noexcept = 0;
     /// The producer is about to publish its head (never below what a predecessor published).
     virtual void publishing(std::uint64_t head, std::uint64_t records) noexcept = 0;
     /// A record too large for the ring streams through it in pieces: while it does, the ends
@@ -273,7 +274,7 @@ public:
 
 private:
     FORKLINE_COLD void release_journaled(bool urgent) noexcept {
-        ring_mark to = journal_->releasable();
+        ring_mark to = journal_->releasable(urgent);
         if (urgent) signalled_ = tail_;
         if (to.pos != released_) {
             if constexpr (FORKLINE_LIVE_COUNTS) c_->records_read.store(to.records, std::memory_order_relaxed);

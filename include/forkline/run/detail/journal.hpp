@@ -77,7 +77,7 @@ public:
     /// of an item: the process sleeps on its output).
     void hold(bool on) noexcept { holding_ = on; }
 
-    ipc::ring_mark releasable() noexcept override;
+    ipc::ring_mark releasable(bool urgent) noexcept override;
     void publishing(std::uint64_t head, std::uint64_t records) noexcept override;
     void streaming() noexcept override;
 
