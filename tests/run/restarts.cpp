@@ -98,65 +98,48 @@ TEST_CASE("items that travel as encoded records come out whole after a replaceme
     CHECK(is_signal(report.restarts[0].signal, SIGSEGV));
 }
 
+/// 2000 outputs for each item x (x * 2000 + k); the first time it is on item 77's output `dies_at`
+/// (none for -1), it kills its process.
+auto two_thousand_each(std::atomic<int>* met, long dies_at) {
+    return fl::flat_map([met, dies_at](long x) {
+        std::vector<long> v;
+        for (long k = 0; k < 2000; ++k) {
+            if (x == 77 && k == dies_at && met->fetch_add(1) == 0) ::raise(SIGKILL);
+            v.push_back(x * 2000 + k);
+        }
+        return v;
+    });
+}
+
 TEST_CASE("a flat_map that dies halfway through an item's outputs does not send them twice", "[run][restarts]") {
     // 2000 outputs an item, a ring of 512: the dead process had published part of item 77's.
     shared_count met;
     fl::run_report report;
-    auto p = fl::iota(0L, 200L) | fl::flat_map([m = met.at](long x) {
-                 std::vector<long> v;
-                 for (long k = 0; k < 2000; ++k) v.push_back(x * 2000 + k);
-                 return v;
-             }) |
-             fl::map([m = met.at](long y) {
-                 if (y == 77 * 2000 + 1500 && m->fetch_add(1) == 0) ::raise(SIGKILL);
-                 return y;
-             }) |
-             fl::to_vector();
+    const fl::options o{.ring_bytes = 4096, .fuse = false, .report = &report, .restarts = 1};
+    std::vector<long> out;
     SECTION("the flat_map dies") {
-        auto q = fl::iota(0L, 200L) | fl::flat_map([m = met.at](long x) {
-                     std::vector<long> v;
-                     for (long k = 0; k < 2000; ++k) {
-                         if (x == 77 && k == 1500 && m->fetch_add(1) == 0) ::raise(SIGKILL);
-                         v.push_back(x * 2000 + k);
-                     }
-                     return v;
-                 }) |
-                 fl::to_vector();
-        auto out = fl::run(q, fl::options{.ring_bytes = 4096, .fuse = false, .report = &report, .restarts = 1});
-        std::vector<long> want(400'000);
-        for (long i = 0; i < 400'000; ++i) want[static_cast<std::size_t>(i)] = i;
-        CHECK(out == want);
-        CHECK(report.restarts.size() == 1);
+        out = fl::run(fl::iota(0L, 200L) | two_thousand_each(met.at, 1500) | fl::to_vector(), o);
     }
     SECTION("the flat_map dies while a slow stage after it leaves its ring full") {
         // Its replacement makes again more output than the ring holds before it reaches what
         // the dead one had published: none of that may land in the ring over unread items.
-        auto q = fl::iota(0L, 200L) | fl::flat_map([m = met.at](long x) {
-                     std::vector<long> v;
-                     for (long k = 0; k < 2000; ++k) {
-                         if (x == 77 && k == 1900 && m->fetch_add(1) == 0) ::raise(SIGKILL);
-                         v.push_back(x * 2000 + k);
-                     }
-                     return v;
-                 }) |
-                 fl::map([](long y) {
-                     if (y % 64 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
-                     return y;
-                 }) |
-                 fl::to_vector();
-        auto out = fl::run(q, fl::options{.ring_bytes = 4096, .fuse = false, .report = &report, .restarts = 1});
-        std::vector<long> want(400'000);
-        for (long i = 0; i < 400'000; ++i) want[static_cast<std::size_t>(i)] = i;
-        CHECK(out == want);
-        CHECK(report.restarts.size() == 1);
+        auto slow = fl::map([](long y) {
+            if (y % 64 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
+            return y;
+        });
+        out = fl::run(fl::iota(0L, 200L) | two_thousand_each(met.at, 1900) | slow | fl::to_vector(), o);
     }
     SECTION("the stage after it dies while its input holds part of an item's outputs") {
-        auto out = fl::run(p, fl::options{.ring_bytes = 4096, .fuse = false, .report = &report, .restarts = 1});
-        std::vector<long> want(400'000);
-        for (long i = 0; i < 400'000; ++i) want[static_cast<std::size_t>(i)] = i;
-        CHECK(out == want);
-        CHECK(report.restarts.size() == 1);
+        auto dies = fl::map([m = met.at](long y) {
+            if (y == 77 * 2000 + 1500 && m->fetch_add(1) == 0) ::raise(SIGKILL);
+            return y;
+        });
+        out = fl::run(fl::iota(0L, 200L) | two_thousand_each(met.at, -1) | dies | fl::to_vector(), o);
     }
+    std::vector<long> want(400'000);
+    for (long i = 0; i < 400'000; ++i) want[static_cast<std::size_t>(i)] = i;
+    CHECK(out == want);
+    CHECK(report.restarts.size() == 1);
 }
 
 TEST_CASE("a farm's replica is replaced; an ordered farm keeps its order", "[run][restarts]") {
