@@ -64,6 +64,10 @@ void journaled_ends::commit() noexcept {
     }
 }
 
+void journaled_ends::waiting(bool on) noexcept {
+    if (careful_) j_.attempt.store(on ? 0 : now_.in.pos + 1, std::memory_order_relaxed);
+}
+
 void journaled_ends::pace() noexcept {
     double t = thread_cpu_seconds(), took = t - last_cpu_;
     std::uint64_t batch = in_.batch();
@@ -77,8 +81,7 @@ void journaled_ends::pace() noexcept {
 ipc::ring_mark journaled_ends::releasable(bool urgent) noexcept {
     if (committing_ || holding_) return streaming_ ? in_.read_so_far() : now_.in;
     if (streaming_ && in_.done().pos != in_.read_so_far().pos) return in_.read_so_far();  // inside a long record
-    // While the producer sleeps a consumer releases after every item; a journal entry waits
-    // for a batch.
+    // A release that is not urgent (the batch is not full): a journal entry waits for a batch.
     if (!urgent && in_.done().pos - now_.in.pos < in_.batch()) return now_.in;
     commit();
     return now_.in;

@@ -251,8 +251,14 @@ public:
         }
         c_->writable->notify(urgent);
     }
-    /// Calls `j` before each release: room is handed back only as far as it says.
-    void keep_journal(ring_journal* j) noexcept { journal_ = j; }
+    /// Calls `j` before each release: room is handed back only as far as it says. A journaled
+    /// consumer hands room back once a batch (or before it sleeps), not after every item while
+    /// the producer sleeps: the journal would give nothing back for one item, and asking it
+    /// per item costs more than the stage's work when the producer is the faster side.
+    void keep_journal(ring_journal* j) noexcept {
+        journal_ = j;
+        writable_ = j ? &never_sleeps_ : c_->writable;
+    }
     /// Units read between two releases (a sixteenth of the ring, at least 1).
     std::uint64_t batch() const noexcept { return batch_; }
     void set_batch(std::uint64_t n) noexcept { batch_ = std::max<std::uint64_t>(n, 1); }
@@ -367,7 +373,8 @@ protected:
     }
 
     ring_control* c_;
-    waiter* writable_;  ///< c_->writable, read on every item
+    waiter* writable_;  ///< c_->writable, read on every item (never_sleeps_ when journaled)
+    static inline waiter never_sleeps_{};
     const wait_policy* policy_;
     std::uint64_t cap_, mask_, batch_;
     std::uint64_t tail_ = 0, released_ = 0, head_cache_ = 0;

@@ -30,6 +30,8 @@ struct wait_policy {
     int sleep_ms = 1000;            ///< a deep sleeper re-checks the abort flag at least this often
     void (*before_sleep)(void*) = nullptr;
     void* before_sleep_arg = nullptr;
+    /// Called with before_sleep_arg when a wait that called before_sleep ends (also by a throw).
+    void (*after_sleep)(void*) noexcept = nullptr;
     /// Called each time a deep sleep ends, whatever ended it (a signal, a wake-up, the timeout);
     /// may throw aborted. The caller watches its children with it, a worker its parent.
     void (*on_wake)(void*) = nullptr;
@@ -115,6 +117,12 @@ struct alignas(64) waiter {
         }
         check_abort(policy);
         if (policy.before_sleep) policy.before_sleep(policy.before_sleep_arg);
+        struct woken {
+            const wait_policy& p;
+            ~woken() {
+                if (p.after_sleep) p.after_sleep(p.before_sleep_arg);
+            }
+        } after{policy};
         for (std::uint32_t depth = light;; depth = deep) {
             // The order matters: read seq, announce, re-check. A notifier that saw the
             // announcement bumps seq after we read it, so the futex call returns at once.

@@ -354,6 +354,7 @@ private:
         if (!in || !out) throw std::logic_error("forkline: a replaceable process must read one ring and write one");
         journal_.emplace(j, *in, *out, &idle, this);
         in_policy_.before_sleep = &flush_and_release<A>;
+        in_policy_.after_sleep = out_policy_.after_sleep = &woken;
         if (journal_->resume()) {
             std::visit(
                 [](auto& c, auto& o) {
@@ -442,8 +443,10 @@ private:
     /// idle now) and hands the room of what it read back.
     template <std::size_t A>
     static void flush_and_release(void* self) {
+        auto* g = static_cast<group*>(self);
         flush_group(self);
-        std::visit([](auto& in) { in.release(); }, *static_cast<group*>(self)->template input<A>());
+        std::visit([](auto& in) { in.release(); }, *g->template input<A>());
+        g->journal_->waiting(true);
     }
     /// A journaled group is inside an item then: it hands back only what it journaled.
     template <std::size_t A>
@@ -451,8 +454,13 @@ private:
         auto* g = static_cast<group*>(self);
         if (g->journal_) g->journal_->hold(true);
         std::visit([](auto& in) { in.release(); }, *g->template input<A>());
-        if (g->journal_) g->journal_->hold(false);
+        if (g->journal_) {
+            g->journal_->hold(false);
+            g->journal_->waiting(true);
+        }
     }
+    /// A journaled group's wait ended (see journaled_ends::waiting).
+    static void woken(void* self) noexcept { static_cast<group*>(self)->journal_->waiting(false); }
 
     static constexpr std::uint32_t nudge_every = 16;
 

@@ -45,7 +45,7 @@ struct alignas(64) group_journal {
     std::uint64_t death_pos = ~std::uint64_t{0};
     std::uint32_t deaths_here = 0;
     /// The input position + 1 of the item a careful replacement is on (0: none), so a death
-    /// counts against an item only when the process was on it.
+    /// counts against an item only when the process was on it (not asleep on a ring).
     std::atomic<std::uint64_t> attempt{0};
     /// Monotonic ns when the last replacement passed what its predecessor had published.
     std::atomic<std::uint64_t> caught_up_ns{0};
@@ -76,6 +76,9 @@ public:
     /// While set, the input hands back only what was journaled last (an element is in the middle
     /// of an item: the process sleeps on its output).
     void hold(bool on) noexcept { holding_ = on; }
+    /// The process sleeps (on its input or its output) or woke: a careful replacement killed
+    /// while it sleeps was not crashed by its item, so the death does not count against it.
+    void waiting(bool on) noexcept;
 
     ipc::ring_mark releasable(bool urgent) noexcept override;
     void publishing(std::uint64_t head, std::uint64_t records) noexcept override;

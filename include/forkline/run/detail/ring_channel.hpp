@@ -58,15 +58,14 @@ public:
         this->item_done();
         return true;
     }
-    /// Calls f(T&&) for every item until the end of the stream, a slice at a time so the
-    /// producer gets room back while we work.
+    /// Calls f(T&&) for every item until the end of the stream, a batch at a time so the
+    /// producer gets room back while we work (the batch as it is now: a journal paces it).
     template <class F>
     void drain(F&& f) {
-        const std::size_t slice = std::max<std::uint64_t>(this->batch_, 1);
         for (;;) {
             auto s = base::peek();
             if (s.empty()) return;
-            std::size_t n = std::min(s.size(), slice);
+            std::size_t n = std::min<std::size_t>(s.size(), this->batch_);
             for (std::size_t i = 0; i < n; ++i) {
                 T v = s[i];
                 f(std::move(v));
