@@ -102,18 +102,25 @@ std::string dot_escape(const std::string& s) {
 
 std::string pipeline_plan::recovery_line() const {
     std::vector<std::string> replaced, fatal;
+    std::vector<unsigned> counts;  // of the replaced stages' processes
     for (std::size_t i = 0; i < stages_.size(); ++i) {
         auto gs = groups_of(i);
         if (gs.empty() || groups_[gs.front()].in_caller) continue;  // the caller's: its own process
         bool all = std::all_of(gs.begin(), gs.end(), [&](std::size_t g) { return groups_[g].replaceable; });
         (all ? replaced : fatal).push_back(stages_[i].name);
+        if (all) counts.push_back(groups_[gs.front()].restarts);
     }
+    // One count for all (options::restarts), or each stage's (fl::restart).
+    const bool one = std::all_of(counts.begin(), counts.end(), [&](unsigned c) { return c == counts.front(); });
+    if (!one)
+        for (std::size_t k = 0; k < replaced.size(); ++k) replaced[k] += " (up to " + std::to_string(counts[k]) + ")";
     auto list = [](const std::vector<std::string>& v) {
         std::string s;
         for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
         return s;
     };
-    std::string line = "restarts: up to " + std::to_string(restarts_.restarts) + " per process";
+    std::string line = one && !counts.empty() ? "restarts: up to " + std::to_string(counts.front()) + " per process"
+                                              : std::string("restarts: per element");
     if (!replaced.empty()) line += "; replaced after a crash: " + list(replaced);
     if (!fatal.empty()) line += "; a crash ends the run: " + list(fatal);
     return line;
@@ -151,7 +158,8 @@ std::string pipeline_plan::describe() const {
         out << line << '\n';
     }
     for (const auto& why : reasons_) out << "why: " << why << '\n';
-    if (restarts_.restarts > 0) out << recovery_line() << '\n';
+    if (restarts_.restarts > 0 || std::any_of(stages_.begin(), stages_.end(), [](const stage_info& s) { return s.restarts > 0; }))
+        out << recovery_line() << '\n';
     return out.str();
 }
 

@@ -324,7 +324,7 @@ std::uint32_t spin_for(working_processes working, unsigned cpus, std::vector<std
 /// they read one ring from a single process and write one ring to the next element, which is
 /// neither a farm nor a partition (whose dispatchers write several).
 void mark_replaceable(std::vector<process_group>& groups, const std::vector<stage_info>& stages,
-                      const std::vector<ring_info>& rings) {
+                      const std::vector<ring_info>& rings, unsigned restarts) {
     auto count = [&](std::size_t g, bool from) {
         return std::count_if(rings.begin(), rings.end(),
                              [&](const ring_info& r) { return (from ? r.from_group : r.to_group) == g; });
@@ -337,7 +337,13 @@ void mark_replaceable(std::vector<process_group>& groups, const std::vector<stag
     for (std::size_t g = 0; g < groups.size(); ++g) {
         auto& grp = groups[g];
         std::size_t first = grp.stages.front(), last = grp.stages.back();
-        if (grp.in_caller || first == 0 || last + 1 >= stages.size()) continue;
+        // fl::restart's count where an element has one (the largest in a fused chain).
+        grp.restarts = 0;
+        bool own = false;
+        for (std::size_t s : grp.stages)
+            if (stages[s].restarts >= 0) grp.restarts = std::max(grp.restarts, static_cast<unsigned>(stages[s].restarts)), own = true;
+        if (!own) grp.restarts = restarts;
+        if (grp.restarts == 0 || grp.in_caller || first == 0 || last + 1 >= stages.size()) continue;
         bool plain = std::all_of(grp.stages.begin(), grp.stages.end(), [&](std::size_t s) {
             return stages[s].role == element_role::stage && stages[s].stateless && !stages[s].late &&
                    !stages[s].combiner;
@@ -353,7 +359,10 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
     std::vector<std::string> reasons;
     tell_apart(stages);
     auto blocks = initial_blocks(stages);
-    fusion(blocks, stages, opts.fuse, cpus, opts.restarts > 0, reasons);
+    const bool restarts_asked = opts.restarts > 0 || std::any_of(stages.begin(), stages.end(), [](const stage_info& s) {
+                                    return s.restarts > 0;
+                                });
+    fusion(blocks, stages, opts.fuse, cpus, restarts_asked, reasons);
     replicas(blocks, stages, opts, cpus, reasons);
     std::vector<std::vector<std::size_t>> groups_of_block;
     auto groups = groups_for(blocks, groups_of_block);
@@ -362,7 +371,7 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
     if (opts.pin) pin(groups, stages, working, cpus, reasons);
     std::uint32_t spin = spin_for(working, cpus, reasons);
     restart_policy restarts{opts.restarts, std::max(opts.poison_after, 1u), opts.poison};
-    if (restarts.restarts > 0) mark_replaceable(groups, stages, rings);
+    if (restarts_asked) mark_replaceable(groups, stages, rings, opts.restarts);
     return pipeline_plan(std::move(stages), std::move(groups), std::move(rings), cpus, spin, std::move(reasons),
                          restarts);
 }

@@ -51,7 +51,8 @@ supervisor::supervisor(pipeline_plan plan, run_report* report, bool progress, bo
                             rings_.size());
     workers_.reserve(plan_.groups().size());
     bodies_.resize(plan_.groups().size());
-    restarts_left_.assign(plan_.groups().size(), plan_.restarts().restarts);
+    restarts_left_.clear();
+    for (const auto& g : plan_.groups()) restarts_left_.push_back(g.restarts);
     show_progress_ = progress_wanted(progress);
     show_stats_ = stats_wanted(stats);
 }

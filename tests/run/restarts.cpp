@@ -181,6 +181,46 @@ TEST_CASE("describe() says which processes a crash ends the run in", "[run][rest
     CHECK(fl::plan(p, fl::options{.fuse = false}).describe().find("restarts") == std::string::npos);
 }
 
+TEST_CASE("fl::restart gives one element its own count of restarts", "[run][restarts]") {
+    shared_count met;
+    dies_at die{40'000, met.at, 2};
+    auto dying = fl::map([die](long x) {
+        die(x);
+        return 3 * x;
+    });
+    auto plain = fl::map([](long x) { return x; });
+    SECTION("on in a run without restarts") {
+        auto p = fl::iota(0L, 100'000L) | plain | fl::restart(2, dying) | fl::to_vector();
+        CHECK(fl::plan(p, fl::options{.fuse = false}).describe().find(
+                  "restarts: up to 2 per process; replaced after a crash: map#2; a crash ends the run: iota, map#1") !=
+              std::string::npos);
+        fl::run_report report;
+        CHECK(fl::run(p, fl::options{.fuse = false, .report = &report}) == times_three(100'000));
+        CHECK(report.restarts.size() == 2);
+        CHECK(met.at->load() == 3);
+    }
+    SECTION("each element its own count, in a farm too") {
+        // map#2 hands items to the farm's replicas (it writes several rings): not replaceable.
+        auto p = fl::iota(0L, 100'000L) | fl::restart(7, plain) | plain | fl::farm(2, fl::restart(2, dying)) |
+                 fl::to_vector();
+        auto text = fl::plan(p, fl::options{.fuse = false, .restarts = 1}).describe();
+        CHECK(text.find("restarts: per element; replaced after a crash: map#1 (up to 7), map#3 (up to 2); a crash "
+                        "ends the run: iota, map#2") != std::string::npos);
+        CHECK(fl::run(p, fl::options{.fuse = false, .restarts = 1}) == times_three(100'000));
+    }
+    SECTION("off for one element in a run with restarts: its crash ends the run") {
+        auto p = fl::iota(0L, 100'000L) | fl::restart(0, dying) | fl::to_vector();
+        CHECK(fl::plan(p, fl::options{.fuse = false, .restarts = 5}).describe().find("a crash ends the run: iota, map") !=
+              std::string::npos);
+        CHECK_THROWS_AS(fl::run(p, fl::options{.fuse = false, .restarts = 5}), fl::stage_crashed);
+    }
+    SECTION("fewer restarts than deaths: the last death ends the run") {
+        auto p = fl::iota(0L, 100'000L) | fl::restart(1, dying) | fl::to_vector();
+        CHECK_THROWS_AS(fl::run(p, fl::options{.fuse = false}), fl::stage_crashed);
+    }
+    CHECK(no_children_left());
+}
+
 TEST_CASE("a death in a process that keeps state ends the run, restarts or not", "[run][restarts]") {
     auto p = fl::iota(0L, 1000L) | fl::map([n = 0L](long x) mutable {
                  if (x == 500) ::raise(SIGKILL);

@@ -25,9 +25,7 @@ struct cost_fn {
         requires detail::pipeable<E>
     auto operator()(double weight, E&& e) const {
         if (!(weight > 0 && weight < 1e300)) throw std::invalid_argument("forkline::cost(weight, element): weight must be positive");
-        return detail::wrap_elements(std::forward<E>(e), [&]<class X>(X&& x, std::size_t) {
-            return costed_element<std::remove_cvref_t<X>>{std::forward<X>(x), weight};
-        });
+        return detail::with_each<costed_element>(std::forward<E>(e), weight);
     }
 };
 

@@ -17,6 +17,7 @@
 #include <forkline/dsl/read_lines.hpp>
 #include <forkline/dsl/reduce.hpp>
 #include <forkline/dsl/reduce_by_key.hpp>
+#include <forkline/dsl/restart.hpp>
 #include <forkline/dsl/to_vector.hpp>
 #include <forkline/dsl/unbatch.hpp>
 #include <forkline/dsl/write_csv.hpp>

@@ -144,6 +144,7 @@ struct options {
     /// replicas) that read one ring and write one; fl::plan's describe() says which (with
     /// restarts, the planner fuses nothing into the source unless options::fuse says so). Their
     /// functions must give the same output for the same input (a replacement does an item again).
+    /// fl::restart(k, element) gives one element a count of its own over this one.
     unsigned restarts = 0;
     /// After this many deaths in a row on one item, the item is poison: options::poison says what
     /// becomes of it (at least 1). They count from the first death: its replacement journals each

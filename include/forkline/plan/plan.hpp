@@ -38,6 +38,7 @@ struct stage_info {
     bool combiner = false;   ///< combines what its process sees (keyed aggregation): runs with the element before
     bool late = false;       ///< works only once its input has ended (the merge of a keyed aggregation)
     bool stateless = false;  ///< keeps no state between items (a replaceable process may run it)
+    int restarts = -1;       ///< fl::restart: the element's own count (-1: options::restarts)
 };
 
 /// One OS process and the stages it runs, in order.
@@ -49,6 +50,7 @@ struct process_group {
     /// With options::restarts: a death of its process is repaired by a fresh one (its stages keep
     /// no state, it reads one ring and writes one).
     bool replaceable = false;
+    unsigned restarts = 0;  ///< ...this many times (options::restarts, or fl::restart's)
 };
 
 /// options::restarts, poison_after and poison, as the plan keeps them.

@@ -262,7 +262,7 @@ pipeline<Es...> make_pipeline(boost::hana::tuple<Es...> elems) {
 }
 
 /// wrap(element, 0) for an element; for a chain, the chain of wrap(element, i) for each of its
-/// elements, i counting from 1 (fl::named and fl::cost wrap elements this way).
+/// elements, i counting from 1 (fl::named, fl::cost and fl::restart wrap elements this way).
 template <class E, class Wrap>
 auto wrap_elements(E&& e, Wrap wrap) {
     using elem = std::remove_cvref_t<E>;
@@ -275,6 +275,14 @@ auto wrap_elements(E&& e, Wrap wrap) {
                 boost::hana::make_tuple(wrap(boost::hana::at_c<I>(std::forward<decltype(elems)>(elems)), I + 1)...));
         }(std::make_index_sequence<elem::size>{});
     }
+}
+
+/// An element, or each element of a chain, as `With<X>{x, value}` (fl::cost, fl::restart).
+template <template <class> class With, class E, class V>
+auto with_each(E&& e, const V& value) {
+    return wrap_elements(std::forward<E>(e), [&]<class X>(X&& x, std::size_t) {
+        return With<std::remove_cvref_t<X>>{std::forward<X>(x), value};
+    });
 }
 
 }  // namespace detail

@@ -7,6 +7,7 @@
 #include <forkline/run/detail/group.hpp>
 #include <forkline/run/detail/supervisor.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <typeinfo>
 #include <vector>
@@ -120,6 +121,12 @@ private:
         stage_info s;
         s.name = name_of(e);
         if constexpr (requires { e.cost_; }) s.cost = e.cost_;
+        if constexpr (requires { e.restarts_; })
+            s.restarts = static_cast<int>(e.restarts_);
+        if constexpr (spreads<E>)  // farm(n, fl::restart(k, stage)): the largest of its chain's
+            boost::hana::for_each(e.inner_, [&](const auto& x) {
+                if constexpr (requires { x.restarts_; }) s.restarts = std::max(s.restarts, static_cast<int>(x.restarts_));
+            });
         if constexpr (split_readers<E>) s.split = true;
         if constexpr (combines<E>) s.combiner = true;
         if constexpr (late_stage<E>) s.late = true;
