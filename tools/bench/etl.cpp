@@ -31,6 +31,7 @@
 #include <vector>
 
 using forkline::bench::human;
+using forkline::bench::mapped;
 using forkline::bench::spawn;
 using forkline::bench::temp_file;
 using forkline::bench::wait_ok;
@@ -42,29 +43,6 @@ struct totals {
     std::map<std::string, std::map<std::string, long long>> by_month;
     long accepted = 0, rejected = 0;
     bool operator==(const totals&) const = default;
-};
-
-/// The file, mapped for the one-process versions.
-struct mapped {
-    const char* data = nullptr;
-    std::size_t size = 0;
-    explicit mapped(const std::string& path) {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
-        struct stat st {};
-        ::fstat(fd, &st);
-        size = static_cast<std::size_t>(st.st_size);
-        void* p = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
-        ::close(fd);
-        if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "cannot map " + path);
-        ::madvise(p, size, MADV_SEQUENTIAL);
-        data = static_cast<const char*>(p);
-    }
-    mapped(const mapped&) = delete;
-    mapped& operator=(const mapped&) = delete;
-    ~mapped() {
-        if (data) ::munmap(const_cast<char*>(data), size);
-    }
 };
 
 /// The baseline's tokenizer, as one writes it by hand: one record at a time, quoted fields found

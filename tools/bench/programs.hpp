@@ -4,6 +4,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -27,6 +29,29 @@
 extern char** environ;
 
 namespace forkline::bench {
+
+/// A file mapped read-only (for the one-process baselines; a run's processes share the mapping).
+struct mapped {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    explicit mapped(const std::string& path) {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+        struct stat st {};
+        ::fstat(fd, &st);
+        size = static_cast<std::size_t>(st.st_size);
+        void* p = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
+        ::close(fd);
+        if (p == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "cannot map " + path);
+        ::madvise(p, size, MADV_SEQUENTIAL);
+        data = static_cast<const char*>(p);
+    }
+    mapped(const mapped&) = delete;
+    mapped& operator=(const mapped&) = delete;
+    ~mapped() {
+        if (data) ::munmap(const_cast<char*>(data), size);
+    }
+};
 
 /// What a fatal signal must clean up: the input file (while a temp_file exists) and the process group
 /// of the program running now (a generator, the shell with tr, sort and uniq, Python). Those programs

@@ -36,6 +36,7 @@
 
 namespace fl = forkline;
 using forkline::bench::best_of;
+using forkline::bench::mapped;
 using forkline::bench::human;
 using forkline::bench::spawn;
 using forkline::bench::temp_file;
@@ -46,28 +47,6 @@ namespace {
 void check(bool ok, const char* what) {
     if (!ok) throw std::runtime_error(std::string("wrong result in ") + what);
 }
-
-/// A file mapped read-only for the run's life (its processes share the mapping).
-struct mapping {
-    const char* data = nullptr;
-    std::size_t size = 0;
-    explicit mapping(const std::string& path) {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
-        struct stat st {};
-        ::fstat(fd, &st);
-        size = static_cast<std::size_t>(st.st_size);
-        void* m = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
-        ::close(fd);
-        if (m == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "cannot map " + path);
-        data = static_cast<const char*>(m);
-    }
-    ~mapping() {
-        if (data) ::munmap(const_cast<char*>(data), size);
-    }
-    mapping(const mapping&) = delete;
-    mapping& operator=(const mapping&) = delete;
-};
 
 using word_counts = std::unordered_map<std::string, std::uint64_t>;
 
@@ -83,7 +62,7 @@ void count_words(const char* p, const char* end, Map& m) {
 }
 
 /// The baseline: one process over the mapping, views into it as keys.
-word_counts one_process(const mapping& f) {
+word_counts one_process(const mapped& f) {
     std::unordered_map<std::string_view, std::uint64_t> m;
     count_words(f.data, f.data + f.size, m);
     word_counts out;
@@ -94,7 +73,7 @@ word_counts one_process(const mapping& f) {
 constexpr std::size_t chunk = std::size_t{4} << 20;
 
 /// Chunk i of the file: from the line start at or after i * chunk to the one at or after the next.
-std::pair<const char*, const char*> chunk_of(const mapping& f, std::size_t i) {
+std::pair<const char*, const char*> chunk_of(const mapped& f, std::size_t i) {
     auto line_start = [&](std::size_t at) {
         if (at == 0) return f.data;
         if (at >= f.size) return f.data + f.size;
@@ -105,7 +84,7 @@ std::pair<const char*, const char*> chunk_of(const mapping& f, std::size_t i) {
 }
 
 /// iota(chunks) | parallel(count a chunk's words) | reduce(add them up), in the caller.
-word_counts with_forkline(const mapping& f, const fl::options& o) {
+word_counts with_forkline(const mapped& f, const fl::options& o) {
     const std::size_t chunks = (f.size + chunk - 1) / chunk;
     auto count_chunk = fl::named("count", fl::map([&f](std::size_t i) {
         auto [p, end] = chunk_of(f, i);
@@ -195,7 +174,7 @@ int run(const forkline::bench::settings& s) {
 
     temp_file corpus;
     wait_ok(spawn({FORKLINE_GEN_CORPUS, "--bytes", std::to_string(s.bytes), "-o", corpus.path()}), "gen_corpus");
-    mapping f(corpus.path());
+    mapped f(corpus.path());
     const word_counts want = one_process(f);
     const int wc_repeats = quick ? 1 : 3;
     std::printf("\nword count, %.0f MiB in %zu chunks of 4 MiB, %zu distinct words: best of %d\n",

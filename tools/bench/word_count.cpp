@@ -101,17 +101,9 @@ struct tally {
 /// One process, as a good C++ programmer writes it: the file mapped, each line found with
 /// memchr, its words counted in a std::unordered_map keyed by views into the mapping.
 tally one_process(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
-    struct stat st {};
-    ::fstat(fd, &st);
-    std::size_t size = static_cast<std::size_t>(st.st_size);
-    void* map = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
-    ::close(fd);
-    if (map == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "cannot map " + path);
-    ::madvise(map, size, MADV_SEQUENTIAL);
-    const char* p = static_cast<const char*>(map);
-    const char* end = p + size;
+    forkline::bench::mapped f(path);
+    const char* p = f.data;
+    const char* end = p + f.size;
     std::unordered_map<std::string_view, std::size_t> m;
     tally t;
     while (p < end) {
@@ -124,7 +116,6 @@ tally one_process(const std::string& path) {
         p = stop + 1;
     }
     for (const auto& [w, n] : m) t.words.emplace(std::string(w), n);
-    if (map) ::munmap(map, size);
     return t;
 }
 
