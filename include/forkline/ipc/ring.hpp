@@ -207,10 +207,9 @@ protected:
             publish_now();
     }
     FORKLINE_COLD void publish_now() noexcept { flush(head_ - signalled_ >= batch_); }
-    /// One more record written (counted unless FORKLINE_LIVE_COUNTS is 0).
-    void count_record() noexcept {
-        if constexpr (FORKLINE_LIVE_COUNTS) ++records_;
-    }
+    /// One more record written: always counted here (a journal numbers items by it), shown in the
+    /// ring's shared counts unless FORKLINE_LIVE_COUNTS is 0.
+    void count_record() noexcept { ++records_; }
 
     ring_control* c_;
     waiter* readable_;  ///< c_->readable, read on every item
@@ -367,10 +366,9 @@ protected:
             release_now();
     }
     FORKLINE_COLD void release_now() noexcept { release(tail_ - signalled_ >= batch_); }
-    /// One more record read (counted unless FORKLINE_LIVE_COUNTS is 0).
-    void count_record() noexcept {
-        if constexpr (FORKLINE_LIVE_COUNTS) ++records_;
-    }
+    /// One more record read: always counted here (a journal numbers items by it), shown in the
+    /// ring's shared counts unless FORKLINE_LIVE_COUNTS is 0.
+    void count_record() noexcept { ++records_; }
 
     ring_control* c_;
     waiter* writable_;  ///< c_->writable, read on every item (never_sleeps_ when journaled)
