@@ -158,7 +158,8 @@ std::string pipeline_plan::describe() const {
         out << line << '\n';
     }
     for (const auto& why : reasons_) out << "why: " << why << '\n';
-    if (restarts_.restarts > 0 || std::any_of(stages_.begin(), stages_.end(), [](const stage_info& s) { return s.restarts > 0; }))
+    // Every process has its count once restarts were asked for, per run or per element.
+    if (std::any_of(groups_.begin(), groups_.end(), [](const process_group& g) { return g.restarts > 0; }))
         out << recovery_line() << '\n';
     return out.str();
 }

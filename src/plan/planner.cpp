@@ -338,11 +338,9 @@ void mark_replaceable(std::vector<process_group>& groups, const std::vector<stag
         auto& grp = groups[g];
         std::size_t first = grp.stages.front(), last = grp.stages.back();
         // fl::restart's count where an element has one (the largest in a fused chain).
-        grp.restarts = 0;
-        bool own = false;
-        for (std::size_t s : grp.stages)
-            if (stages[s].restarts >= 0) grp.restarts = std::max(grp.restarts, static_cast<unsigned>(stages[s].restarts)), own = true;
-        if (!own) grp.restarts = restarts;
+        int own = -1;
+        for (std::size_t s : grp.stages) own = std::max(own, stages[s].restarts);
+        grp.restarts = own >= 0 ? static_cast<unsigned>(own) : restarts;
         if (grp.restarts == 0 || grp.in_caller || first == 0 || last + 1 >= stages.size()) continue;
         bool plain = std::all_of(grp.stages.begin(), grp.stages.end(), [&](std::size_t s) {
             return stages[s].role == element_role::stage && stages[s].stateless && !stages[s].late &&
