@@ -26,6 +26,7 @@ namespace forkline::ipc {
 namespace {
 pid_t parent_pid = 0;  // in a worker: the process that started it
 int watcher_lifeline = -1;  // in a watcher: its end of the lifeline (see parent_gone)
+int worker_lifeline = -1;   // in a worker: its end of the lifeline (see lifeline_cut)
 
 // Lifelines. A worker must die with the process that started it, whatever either is doing: the
 // worker may be deep in a stage's own code, and PR_SET_PDEATHSIG fires when the forking *thread*
@@ -84,9 +85,6 @@ void close_lifeline(Is is) noexcept {
     ::close(it->fd);
     lifelines->erase(it);
 }
-void release_lifeline(pid_t pid) noexcept {
-    close_lifeline([pid](const lifeline& l) { return l.pid == pid; });
-}
 
 /// In the worker: `signal` (SIGKILL) when the lifeline's last write end closes; false when it
 /// already has (the parent died during the fork).
@@ -99,6 +97,27 @@ bool hold_lifeline(int fd, int signal = SIGKILL) noexcept {
 }
 
 }  // namespace
+
+void release_lifeline(pid_t pid) noexcept {
+    close_lifeline([pid](const lifeline& l) { return l.pid == pid; });
+}
+
+void pass_lifeline(pid_t from, pid_t to) noexcept {
+    std::lock_guard lock(lifelines_mutex);
+    for (lifeline& l : *lifelines)
+        if (l.pid == from) l.pid = to;
+}
+
+bool lifeline_cut() noexcept {
+    if (worker_lifeline < 0) return false;
+    pollfd p{worker_lifeline, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
+void take_over_lifeline() noexcept {
+    if (worker_lifeline >= 0) ::fcntl(worker_lifeline, F_SETOWN, ::getpid());
+    if (lifeline_cut()) ::_exit(0);
+}
 
 void flush_standard_streams() noexcept {
     try {
@@ -162,6 +181,7 @@ pid_t fork_worker(const char* title, int core, void (*body)(void*), void* arg) {
     parent_pid = parent;
     if (from_main_thread) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (!hold_lifeline(line) || ::getppid() != parent) ::_exit(0);
+    worker_lifeline = line;
     // Ctrl-C stops workers even when the caller handles SIGINT itself.
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
@@ -202,19 +222,19 @@ pid_t fork_watcher(const char* title, void (*body)(void*), void* arg) {
     ::_exit(0);
 }
 
-bool reap(pid_t pid, bool block, exit_status& out) noexcept {
+bool reap(pid_t pid, bool block, exit_status& out, bool release) noexcept {
     int status = 0;
     rusage ru{};
     pid_t r;
     while ((r = ::wait4(pid, &status, block ? 0 : WNOHANG, &ru)) < 0 && errno == EINTR) {
     }
     if (r < 0 && errno == ECHILD) {
-        release_lifeline(pid);
+        if (release) release_lifeline(pid);
         out = {};
         return true;
     }
     if (r != pid) return false;
-    release_lifeline(pid);
+    if (release) release_lifeline(pid);
     out.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     out.cpu = detail::cpu_seconds(ru);

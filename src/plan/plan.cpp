@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -101,28 +102,41 @@ std::string dot_escape(const std::string& s) {
 }  // namespace
 
 std::string pipeline_plan::recovery_line() const {
-    std::vector<std::string> replaced, fatal;
-    std::vector<unsigned> counts;  // of the replaced stages' processes
+    enum kind { replaced, resumed, fatal };
+    struct entry {
+        std::string name;
+        kind how;
+        unsigned restarts;
+    };
+    std::vector<entry> entries;
     for (std::size_t i = 0; i < stages_.size(); ++i) {
         auto gs = groups_of(i);
         if (gs.empty() || groups_[gs.front()].in_caller) continue;  // the caller's: its own process
         bool all = std::all_of(gs.begin(), gs.end(), [&](std::size_t g) { return groups_[g].replaceable; });
-        (all ? replaced : fatal).push_back(stages_[i].name);
-        if (all) counts.push_back(groups_[gs.front()].restarts);
+        bool kept = std::any_of(gs.begin(), gs.end(), [&](std::size_t g) { return groups_[g].checkpointed; });
+        entries.push_back({stages_[i].name, !all ? fatal : kept ? resumed : replaced, groups_[gs.front()].restarts});
     }
     // One count for all (options::restarts), or each stage's (fl::restart).
-    const bool one = std::all_of(counts.begin(), counts.end(), [&](unsigned c) { return c == counts.front(); });
-    if (!one)
-        for (std::size_t k = 0; k < replaced.size(); ++k) replaced[k] += " (up to " + std::to_string(counts[k]) + ")";
-    auto list = [](const std::vector<std::string>& v) {
+    std::optional<unsigned> one;
+    bool differ = false;
+    for (const auto& e : entries)
+        if (e.how != fatal) {
+            differ = differ || (one && *one != e.restarts);
+            one = e.restarts;
+        }
+    auto list = [&](kind how) {
         std::string s;
-        for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
+        for (const auto& e : entries)
+            if (e.how == how)
+                s += (s.empty() ? "" : ", ") + e.name +
+                     (differ && how != fatal ? " (up to " + std::to_string(e.restarts) + ")" : "");
         return s;
     };
-    std::string line = one && !counts.empty() ? "restarts: up to " + std::to_string(counts.front()) + " per process"
-                                              : std::string("restarts: per element");
-    if (!replaced.empty()) line += "; replaced after a crash: " + list(replaced);
-    if (!fatal.empty()) line += "; a crash ends the run: " + list(fatal);
+    std::string line = differ ? std::string("restarts: per element")
+                              : "restarts: up to " + std::to_string(one.value_or(restarts_.restarts)) + " per process";
+    for (auto [how, says] : {std::pair{replaced, "; replaced after a crash: "},
+                             std::pair{resumed, "; resumed from a checkpoint: "}, std::pair{fatal, "; a crash ends the run: "}})
+        if (auto names = list(how); !names.empty()) line += says + names;
     return line;
 }
 

@@ -323,8 +323,12 @@ std::uint32_t spin_for(working_processes working, unsigned cpus, std::vector<std
 /// options::restarts: the processes a fresh fork can replace. Their stages keep no state, and
 /// they read one ring from a single process and write one ring to the next element, which is
 /// neither a farm nor a partition (whose dispatchers write several).
+/// A process restored from a checkpoint reads again what came after it: its input ring keeps
+/// that, so it is at least this large (a checkpoint is due when half of it waits for one).
+constexpr std::size_t checkpointed_ring_bytes = std::size_t{16} << 20;
+
 void mark_replaceable(std::vector<process_group>& groups, const std::vector<stage_info>& stages,
-                      const std::vector<ring_info>& rings, unsigned restarts) {
+                      std::vector<ring_info>& rings, unsigned restarts) {
     auto count = [&](std::size_t g, bool from) {
         return std::count_if(rings.begin(), rings.end(),
                              [&](const ring_info& r) { return (from ? r.from_group : r.to_group) == g; });
@@ -342,14 +346,19 @@ void mark_replaceable(std::vector<process_group>& groups, const std::vector<stag
         for (std::size_t s : grp.stages) own = std::max(own, stages[s].restarts);
         grp.restarts = own >= 0 ? static_cast<unsigned>(own) : restarts;
         if (grp.restarts == 0 || grp.in_caller || first == 0 || last + 1 >= stages.size()) continue;
-        bool plain = std::all_of(grp.stages.begin(), grp.stages.end(), [&](std::size_t s) {
-            return stages[s].role == element_role::stage && stages[s].stateless && !stages[s].late &&
-                   !stages[s].combiner;
+        bool stages_only = std::all_of(grp.stages.begin(), grp.stages.end(),
+                                       [&](std::size_t s) { return stages[s].role == element_role::stage; });
+        bool stateless = std::all_of(grp.stages.begin(), grp.stages.end(), [&](std::size_t s) {
+            return stages[s].stateless && !stages[s].late && !stages[s].combiner;
         });
         bool one_in = stages[first - 1].spread == spread_kind::none && groups_running(first - 1) == 1;
         bool one_out = stages[last + 1].spread == spread_kind::none;
-        grp.replaceable = plain && one_in && one_out && count(g, false) == 1 && count(g, true) == 1;
+        grp.replaceable = stages_only && one_in && one_out && count(g, false) == 1 && count(g, true) == 1;
+        grp.checkpointed = grp.replaceable && !stateless;
     }
+    for (auto& r : rings)
+        if (groups[r.to_group].checkpointed && r.bytes() < checkpointed_ring_bytes)
+            r.capacity = std::bit_floor(std::max<std::uint64_t>(checkpointed_ring_bytes / r.unit, 1));
 }
 
 pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
@@ -368,7 +377,8 @@ pipeline_plan make_plan(std::vector<stage_info> stages, const options& opts) {
     auto working = count_working(groups, stages);
     if (opts.pin) pin(groups, stages, working, cpus, reasons);
     std::uint32_t spin = spin_for(working, cpus, reasons);
-    restart_policy restarts{opts.restarts, std::max(opts.poison_after, 1u), opts.poison};
+    restart_policy restarts{opts.restarts, std::max(opts.poison_after, 1u), opts.poison, opts.checkpoint_ms,
+                            opts.checkpoint_items};
     if (restarts_asked) mark_replaceable(groups, stages, rings, opts.restarts);
     return pipeline_plan(std::move(stages), std::move(groups), std::move(rings), cpus, spin, std::move(reasons),
                          restarts);

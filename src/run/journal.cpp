@@ -1,17 +1,66 @@
 // A replaceable process's journal (run/detail/journal.hpp).
 #include <forkline/ipc/os.hpp>
+#include <forkline/ipc/spawn.hpp>
+#include <forkline/ipc/waiter.hpp>
 #include <forkline/run/detail/journal.hpp>
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace forkline::detail {
 
+namespace {
+/// Collects a copy this process forked (it leaves when told to, at once).
+void collect(pid_t pid) noexcept {
+    if (pid <= 0) return;
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+}
+/// How often a waiting copy looks whether it is still wanted, when nothing wakes it.
+constexpr int copy_looks_ms = 100;
+/// A checkpointed input's batch at most (slots, or bytes of a byte ring).
+constexpr std::uint64_t checkpoint_batch = 4096;
+}  // namespace
+
+void group_journal::wake_copies() noexcept {
+    wake.fetch_add(1, std::memory_order_release);
+    ipc::futex_wake(wake, 1 << 30);
+}
+
 journaled_ends::journaled_ends(group_journal& j, ipc::consumer_cursor& in, ipc::producer_cursor& out,
-                               bool (*idle)(void*), void* arg) noexcept
-    : j_(j), in_(in), out_(out), idle_(idle), arg_(arg) {}
+                               bool (*idle)(void*), void* arg, const checkpoint_policy* checkpoints) noexcept
+    : j_(j), in_(in), out_(out), idle_(idle), arg_(arg), checkpoints_(checkpoints) {}
+
+journaled_ends::~journaled_ends() {
+    if (!checkpoints_) return;
+    j_.finished.store(1, std::memory_order_release);
+    j_.wake_copies();
+    collect(j_.retiring.load(std::memory_order_relaxed));
+    collect(now_.checkpoint);
+}
 
 bool journaled_ends::resume() {
     now_ = j_.last();
+    if (checkpoints_) {
+        // A fresh start, or a fresh fork after a death before the first checkpoint: from the
+        // beginning (a copy that takes over does not come here, see take_over).
+        in_.resume_at(now_.in);
+        out_.resume_at(now_.out_base, now_.out);
+        floor_ = now_.out;
+        checkpoint_ns_ = monotonic_ns();
+        // Checkpoints are due only when the input hands room back: it does so often enough
+        // for the policy's counts.
+        std::uint64_t batch = std::min<std::uint64_t>(in_.batch(), checkpoint_batch);
+        if (checkpoints_->every_items) batch = std::min(batch, checkpoints_->every_items);
+        in_.set_batch(batch);
+        in_.keep_journal(this);
+        out_.keep_journal(this);
+        return false;
+    }
     // Journal entries come a batch apart, and a batch starts at one item: it doubles while
     // a batch takes less than a millisecond of the process's CPU time, up to the ring's, and
     // halves when one takes more than ten, so a death costs little work again whether items
@@ -78,9 +127,89 @@ void journaled_ends::pace() noexcept {
         in_.set_batch(batch / 2);
 }
 
+bool journaled_ends::checkpoint_due() const noexcept {
+    ipc::ring_mark done = in_.done();
+    std::uint64_t held = done.pos - now_.in.pos;
+    if (streaming_) return true;  // after a record too large for the ring: journal again at once
+    if (held == 0) return false;
+    if (held >= in_.capacity() / 2 || in_.producer_wants_room()) return true;
+    // Items: a byte ring's records, a slot ring's slots (which count no records).
+    std::uint64_t items = done.records != 0 ? done.records - now_.in.records : held;
+    if (checkpoints_->every_items && items >= checkpoints_->every_items) return true;
+    return monotonic_ns() - checkpoint_ns_ >= checkpoints_->every_ns;
+}
+
+void journaled_ends::checkpoint() noexcept {
+    collect(j_.retiring.exchange(0, std::memory_order_relaxed));  // told to leave at the last one
+    journal_entry next = now_;
+    next.in = in_.done();
+    next.out_base = out_.written();
+    next.out = std::max(next.out_base.pos, floor_);
+    next.read = next.in;
+    next.broken = 0;
+    next.generation = now_.generation + 1;
+    ipc::flush_standard_streams();  // or the copy would write again what is buffered now
+    pid_t copy = ::fork();
+    if (copy < 0) return;  // none this time: the input keeps what the last one needs
+    if (copy == 0) {
+        wait_as_copy(next.generation);
+        take_over();
+        return;
+    }
+    j_.forming.store(copy, std::memory_order_relaxed);
+    const pid_t before = now_.checkpoint;
+    next.checkpoint = copy;
+    now_ = next;
+    streaming_ = false;
+    j_.write(now_);
+    j_.forming.store(0, std::memory_order_relaxed);
+    checkpoint_ns_ = monotonic_ns();
+    if (before != 0) {
+        j_.retiring.store(before, std::memory_order_relaxed);
+        j_.wake_copies();
+    }
+}
+
+void journaled_ends::wait_as_copy(std::uint32_t generation) noexcept {
+    const pid_t me = ::getpid(), parent = ::getppid();
+    char title[16] = {};
+    ::prctl(PR_GET_NAME, title);
+    ::prctl(PR_SET_NAME, "fl:checkpoint");
+    for (;;) {
+        std::uint32_t w = j_.wake.load(std::memory_order_acquire);
+        if (j_.resume.load(std::memory_order_acquire) == me) break;
+        journal_entry e = j_.read();
+        bool later = e.generation > generation || (e.generation == generation && e.checkpoint != me);
+        bool never_journaled = e.generation < generation && ::getppid() != parent;  // its process died first
+        const auto* abort = checkpoints_->abort;
+        if (later || never_journaled || j_.finished.load(std::memory_order_acquire) || ipc::lifeline_cut() ||
+            (abort && abort->load(std::memory_order_relaxed)))
+            ::_exit(0);
+        ipc::futex_wait(j_.wake, w, copy_looks_ms);
+    }
+    ::prctl(PR_SET_NAME, title);
+}
+
+void journaled_ends::take_over() noexcept {
+    ipc::take_over_lifeline();
+    now_ = j_.last();  // this copy's checkpoint, and what its predecessor published since
+    now_.checkpoint = 0;  // used up: the checkpoint below replaces it
+    floor_ = now_.out;
+    try {
+        out_.resume_at(now_.out_base, now_.out);
+    } catch (...) {
+        ::_exit(1);  // no memory for the replay: the supervisor sees a crash
+    }
+    checkpoint();
+}
+
 ipc::ring_mark journaled_ends::releasable(bool urgent) noexcept {
     if (committing_ || holding_) return streaming_ ? in_.read_so_far() : now_.in;
     if (streaming_ && in_.done().pos != in_.read_so_far().pos) return in_.read_so_far();  // inside a long record
+    if (checkpoints_) {
+        if (checkpoint_due()) checkpoint();
+        return now_.in;
+    }
     // A release that is not urgent (the batch is not full): a journal entry waits for a batch.
     if (!urgent && in_.done().pos - now_.in.pos < in_.batch()) return now_.in;
     commit();

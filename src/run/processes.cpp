@@ -16,6 +16,8 @@ namespace {
 constexpr auto grace = std::chrono::seconds(1);
 }  // namespace
 
+void worker_processes::adopt(pid_t pid, std::size_t group) { children_.push_back({pid, group}); }
+
 void worker_processes::start(std::size_t group, const char* title, int core, void (*body)(void*), void* arg) {
     children_.reserve(children_.size() + 1);  // before the fork: recording the child cannot fail
     pid_t pid = ipc::fork_worker(title, core, body, arg);
@@ -27,12 +29,13 @@ void worker_processes::start(std::size_t group, const char* title, int core, voi
 /// whether it said it was done.
 bool worker_processes::reap(child& c, bool block) noexcept {
     ipc::exit_status status;
-    if (!ipc::reap(c.pid, block, status)) return false;
+    if (!ipc::reap(c.pid, block, status, false)) return false;
     c.reaped = true;
     c.cpu_seconds = status.cpu;
     c.peak_rss_kib = status.peak_rss_kib;
     const child ended = c;  // the hook may start a replacement, which moves the children
     on_exit_(arg_, ended, status);
+    ipc::release_lifeline(ended.pid);  // unless the hook passed it on (to a checkpoint taking over)
     return true;
 }
 

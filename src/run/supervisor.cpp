@@ -6,6 +6,8 @@
 #include <forkline/run/detail/supervisor.hpp>
 
 #include <sched.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -55,6 +57,14 @@ supervisor::supervisor(pipeline_plan plan, run_report* report, bool progress, bo
     for (const auto& g : plan_.groups()) restarts_left_.push_back(g.restarts);
     show_progress_ = progress_wanted(progress);
     show_stats_ = stats_wanted(stats);
+    // A checkpointed process's copies outlive it: as the run's subreaper, this process inherits
+    // them, so that one can take over as its worker (and be reaped like one).
+    const auto& gs = plan_.groups();
+    if (std::any_of(gs.begin(), gs.end(), [](const process_group& g) { return g.checkpointed; })) {
+        int was = 0;
+        if (::prctl(PR_GET_CHILD_SUBREAPER, &was) == 0 && was == 0 && ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0)
+            was_subreaper_ = 0;
+    }
 }
 
 /// Constructs what lives in the region where the layout puts it.
@@ -98,6 +108,7 @@ void supervisor::place(const region_layout& layout) {
 supervisor::~supervisor() {
     teardown();
     fill_report();
+    if (was_subreaper_ == 0) ::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
 void supervisor::adapt() {
@@ -307,12 +318,73 @@ void supervisor::on_exit(void* self, const worker_processes::child& c, const ipc
                       .code = status.code});
 }
 
+void supervisor::count_restart(const worker_processes::child& c, const ipc::exit_status& status,
+                               const journal_entry& e) {
+    const std::size_t g = c.group;
+    // Items are slots in a slot ring; a byte ring counts its records.
+    const bool slots = plan_.rings()[plan_.rings_to(g).front()].fixed_slots;
+    const std::uint64_t item = slots ? e.in.pos : e.in.records;
+    const std::uint64_t read = slots ? e.read.pos : e.read.records;
+    time_restarts();
+    const std::string name = plan_.label(g, records_[g].stage.load(std::memory_order_relaxed));
+    restarts_.push_back({{name, static_cast<int>(c.pid), status.signal, status.code, read > item ? read - item : 0, 0},
+                         g, monotonic_ns()});
+    journals_[g].caught_up_ns.store(0, std::memory_order_relaxed);
+    --restarts_left_[g];
+    states_[g].store(running, std::memory_order_release);
+}
+
+bool supervisor::take_over(const worker_processes::child& c, const ipc::exit_status& status) noexcept {
+    const std::size_t g = c.group;
+    group_journal& j = journals_[g];
+    const journal_entry e = j.last();
+    // Its copies that never became (or no longer are) its checkpoint are this process's to collect.
+    for (pid_t p : {j.forming.exchange(0), j.retiring.exchange(0)})
+        if (p > 0 && p != e.checkpoint) copies_.push_back(p);
+    if (j.finished.load(std::memory_order_acquire)) return true;  // it had made all its output
+    // A checkpoint takes over once: when the copy that did died before making one of its own,
+    // the state is lost.
+    if (e.broken || restarts_left_[g] == 0 || (e.checkpoint != 0 && e.checkpoint == j.resumed)) return false;
+    try {
+        count_restart(c, status, e);
+        if (e.checkpoint == 0) {  // none yet: a fresh fork starts from the beginning
+            start(g, bodies_[g].fn, bodies_[g].arg);
+            return true;
+        }
+        workers_.adopt(e.checkpoint, g);
+        ipc::pass_lifeline(c.pid, e.checkpoint);
+        j.resumed = e.checkpoint;
+        j.resume.store(e.checkpoint, std::memory_order_release);
+        j.wake_copies();
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+void supervisor::collect_copies() noexcept {
+    for (std::size_t g = 0; g < plan_.groups().size(); ++g) {
+        if (!plan_.groups()[g].checkpointed) continue;
+        group_journal& j = journals_[g];
+        j.finished.store(1, std::memory_order_release);
+        j.wake_copies();
+        for (pid_t p : {j.last().checkpoint, j.forming.load(), j.retiring.load()})
+            if (p > 0) copies_.push_back(p);
+    }
+    // Only those this process inherited are its children; waitpid leaves the others alone.
+    for (pid_t p : copies_)
+        while (::waitpid(p, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    copies_.clear();
+}
+
 bool supervisor::replace(const worker_processes::child& c, const ipc::exit_status& status) noexcept {
     const std::size_t g = c.group;
     group_journal* j = journal(g);
     if (!j || failures_.aborted() || !bodies_[g].fn) return false;
     // Killed after it had finished: everything it made is published and its output closed.
     if (states_[g].load(std::memory_order_acquire) == done) return true;
+    if (plan_.groups()[g].checkpointed) return take_over(c, status);
     const journal_entry& e = j->last();
     if (e.broken || restarts_left_[g] == 0) return false;
     try {
@@ -329,7 +401,6 @@ bool supervisor::replace(const worker_processes::child& c, const ipc::exit_statu
         // Items are slots in a slot ring; a byte ring counts its records.
         const bool slots = plan_.rings()[in_ring].fixed_slots;
         const std::uint64_t item = slots ? e.in.pos : e.in.records;
-        const std::uint64_t read = slots ? e.read.pos : e.read.records;
         if (j->deaths_here >= plan_.restarts().poison_after) {
             // Part of its output published already cannot be taken back: then it fails the run.
             // So can an item of a fused chain: its process journals only between batches, so a
@@ -351,17 +422,10 @@ bool supervisor::replace(const worker_processes::child& c, const ipc::exit_statu
             j->set_aside.store(e.in.pos + 1, std::memory_order_release);
             j->deaths_here = 0;
         }
-        time_restarts();
-        std::uint64_t now = monotonic_ns();
-        restarts_.push_back({{name, static_cast<int>(c.pid), status.signal, status.code,
-                              read > item ? read - item : 0, 0},
-                             g, now});
+        count_restart(c, status, e);
         // The replacement journals each item up to what the dead one could have read.
         j->careful_until = rings_[in_ring]->head.load(std::memory_order_acquire);
-        j->caught_up_ns.store(0, std::memory_order_relaxed);
         j->attempt.store(0, std::memory_order_relaxed);
-        --restarts_left_[g];
-        states_[g].store(running, std::memory_order_release);
         start(g, bodies_[g].fn, bodies_[g].arg);
         return true;
     } catch (...) {
@@ -380,9 +444,11 @@ void supervisor::teardown() noexcept {
     display_.stop();
     stats_.remove();
     stop_adapting();
-    if (workers_.all_reaped()) return;
-    failures_.stop();
-    workers_.stop_rest();
+    if (!workers_.all_reaped()) {
+        failures_.stop();
+        workers_.stop_rest();
+    }
+    collect_copies();
 }
 
 void supervisor::finish(std::exception_ptr caller_error) {
@@ -405,6 +471,7 @@ void supervisor::finish(std::exception_ptr caller_error) {
         failures_.throw_recorded(plan_);
     }
     workers_.reap_all();
+    collect_copies();
     if (failures_.failed()) {
         teardown();
         failures_.throw_recorded(plan_);

@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -176,8 +178,8 @@ TEST_CASE("describe() says which processes a crash ends the run in", "[run][rest
     auto p = fl::iota(0, 10) | fl::map([](int x) { return x; }) |
              fl::map([n = 0](int x) mutable { return x + n++; }) | fl::to_vector();
     auto text = fl::plan(p, fl::options{.fuse = false, .restarts = 3}).describe();
-    CHECK(text.find("restarts: up to 3 per process; replaced after a crash: map#1; a crash ends the run: iota, map#2") !=
-          std::string::npos);
+    CHECK(text.find("restarts: up to 3 per process; replaced after a crash: map#1; resumed from a checkpoint: map#2; "
+                    "a crash ends the run: iota") != std::string::npos);
     CHECK(fl::plan(p, fl::options{.fuse = false}).describe().find("restarts") == std::string::npos);
 }
 
@@ -221,20 +223,99 @@ TEST_CASE("fl::restart gives one element its own count of restarts", "[run][rest
     CHECK(no_children_left());
 }
 
-TEST_CASE("a death in a process that keeps state ends the run, restarts or not", "[run][restarts]") {
-    auto p = fl::iota(0L, 1000L) | fl::map([n = 0L](long x) mutable {
-                 if (x == 500) ::raise(SIGKILL);
+/// The running sums of 0, 1, ..., n - 1.
+std::vector<long> running_sums(long n) {
+    std::vector<long> v;
+    long sum = 0;
+    for (long i = 0; i < n; ++i) v.push_back(sum += i);
+    return v;
+}
+
+TEST_CASE("a process that keeps state goes on from its last checkpoint after a death", "[run][restarts][checkpoint]") {
+    // A running sum in a mutable lambda: a fresh process would start it again from 0. Item 500
+    // comes before the first checkpoint (a fresh fork then starts from the beginning), the
+    // others after several.
+    for (long at : {500L, 70'123L, 199'999L}) {
+        shared_count met;
+        dies_at die{at, met.at};
+        fl::run_report report;
+        auto p = fl::iota(0L, 200'000L) | fl::map([die, sum = 0L](long x) mutable {
+                     die(x);
+                     return sum += x;
+                 }) |
+                 fl::to_vector();
+        auto out = fl::run(p, fl::options{.fuse = false, .report = &report, .restarts = 2, .checkpoint_items = 4000});
+        INFO("killed at item " << at);
+        CHECK(out == running_sums(200'000));
+        CHECK(met.at->load() == 2);
+        REQUIRE(report.restarts.size() == 1);
+        CHECK(report.restarts[0].stage == "map");
+        CHECK(report.restarts[0].signal == SIGKILL);
+        // It read again what came after its checkpoint: about a checkpoint's worth.
+        if (at > 4000) CHECK(report.restarts[0].items_replayed <= 2 * 4000);
+    }
+    CHECK(no_children_left());
+}
+
+TEST_CASE("a partition_by replica that reduces is resumed from its checkpoint", "[run][restarts][checkpoint]") {
+    using sums = std::map<long, long>;
+    sums want;
+    for (long i = 0; i < 300'000; ++i) want[i % 10] += i;
+    for (bool fuse : {false, true}) {
+        shared_count met;
+        dies_at die{150'001, met.at, 2};  // twice: the copy that took over dies too, after its own checkpoint
+        fl::run_report report;
+        auto p = fl::iota(0L, 300'000L) | fl::map([](long x) { return x; }) |
+                 fl::partition_by(3, [](long x) { return x % 10; },
+                                  fl::reduce(sums{}, [die](sums& s, long x) {
+                                      die(x);
+                                      s[x % 10] += x;
+                                  })) |
+                 fl::reduce(sums{}, [](sums all, const sums& part) {
+                     for (auto& [k, v] : part) all[k] += v;
+                     return all;
+                 });
+        fl::options o{.fuse = fuse, .report = &report, .restarts = 3, .checkpoint_ms = 5};
+        CHECK(fl::plan(p, o).describe().find("resumed from a checkpoint: reduce#1") != std::string::npos);
+        INFO("fused " << fuse);
+        CHECK(fl::run(p, o) == want);
+        CHECK(met.at->load() == 3);
+        CHECK(report.restarts.size() == 2);
+    }
+    CHECK(no_children_left());
+}
+
+TEST_CASE("a checkpoint that is gone with its process ends the run", "[run][restarts][checkpoint]") {
+    // A stateful stage that crashes on one item every time: each copy that takes over dies on it
+    // again, until the restarts are used up.
+    auto p = fl::iota(0L, 100'000L) | fl::map([n = 0L](long x) mutable {
+                 if (x == 50'000) ::raise(SIGKILL);
                  return x + n++;
              }) |
              fl::to_vector();
+    fl::run_report report;
     try {
-        fl::run(p, fl::options{.fuse = false, .restarts = 5});
+        fl::run(p, fl::options{.fuse = false, .report = &report, .restarts = 3, .checkpoint_items = 1000});
         FAIL("the run went on");
     } catch (const fl::stage_crashed& e) {
         CHECK(e.stage() == "map");
         CHECK(e.signal() == SIGKILL);
     }
+    CHECK(report.restarts.size() == 3);
     CHECK(no_children_left());
+}
+
+TEST_CASE("a checkpointed process's copies leave with the run", "[run][restarts][checkpoint]") {
+    // An error elsewhere ends the run while a copy waits: none is left behind.
+    auto p = fl::iota(0L, 100'000L) | fl::map([n = 0L](long x) mutable { return x + n++; }) |
+             fl::map([](long x) {
+                 if (x == 150'000) throw std::runtime_error("enough");
+                 return x;
+             }) |
+             fl::to_vector();
+    CHECK_THROWS_AS(fl::run(p, fl::options{.fuse = false, .restarts = 3, .checkpoint_items = 1000}), fl::stage_error);
+    CHECK(no_children_left());
+    CHECK(children_named("fl:checkpoint").empty());
 }
 
 TEST_CASE("without restarts the first death ends the run", "[run][restarts]") {

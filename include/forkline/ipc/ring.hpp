@@ -31,6 +31,9 @@ struct ring_control {
     std::atomic<std::uint64_t> records_written{0};
     alignas(64) std::atomic<std::uint64_t> tail{0};  ///< written by the consumer
     std::atomic<std::uint64_t> records_read{0};      ///< records read, as far as tail was released
+    /// The tail the producer waits for, once it has had to (a checkpointed consumer hands room
+    /// back only at checkpoints, and makes one when the producer waits for it).
+    std::atomic<std::uint64_t> wanted{0};
     waiter own_readable;                             ///< the consumer sleeps here...
     waiter own_writable;                             ///< ...and the producer here,
     waiter* readable = &own_readable;                ///< unless it serves several rings at once
@@ -154,6 +157,11 @@ public:
     /// consumer may have read some): until then it writes them to a buffer of its own, not to the
     /// ring, and publishes nothing, a record at a time, so it takes up the ring exactly at floor.
     void resume_at(ring_mark at, std::uint64_t floor) {
+        if (replay_floor_ != 0) {  // a checkpoint made while its process replayed
+            data_ = ring_data_;
+            batch_ = replay_batch_;
+            replay_floor_ = 0;
+        }
         head_ = published_ = signalled_ = at.pos;
         records_ = at.records;
         tail_cache_ = c_->tail.load(std::memory_order_acquire);
@@ -171,7 +179,9 @@ public:
     bool try_reserve(std::uint64_t n) noexcept {
         if (free_space() >= n) return true;
         tail_cache_ = c_->tail.load(std::memory_order_acquire);
-        return free_space() >= n;
+        if (free_space() >= n) return true;
+        c_->wanted.store(head_ + n - cap_, std::memory_order_relaxed);  // see ring_control::wanted
+        return false;
     }
 
 protected:
@@ -192,6 +202,7 @@ protected:
         check_abort(*policy_);
         tail_cache_ = c_->tail.load(std::memory_order_acquire);
         if (free_space() >= n) return;
+        c_->wanted.store(head_ + n - cap_, std::memory_order_relaxed);  // before flush() wakes the consumer
         flush();
         c_->writable->wait(
             [&] {
@@ -258,6 +269,9 @@ public:
         journal_ = j;
         writable_ = j ? &never_sleeps_ : c_->writable;
     }
+    /// True when the producer waits for room this side has not handed back yet.
+    bool producer_wants_room() const noexcept { return c_->wanted.load(std::memory_order_relaxed) > released_; }
+    std::uint64_t capacity() const noexcept { return cap_; }
     /// Units read between two releases (a sixteenth of the ring, at least 1).
     std::uint64_t batch() const noexcept { return batch_; }
     void set_batch(std::uint64_t n) noexcept { batch_ = std::max<std::uint64_t>(n, 1); }
@@ -341,17 +355,24 @@ protected:
         check_abort(*policy_);
         head_cache_ = c_->head.load(std::memory_order_acquire);
         if (available() >= n) return true;
-        release();
-        c_->readable->wait(
-            [&] {
-                head_cache_ = c_->head.load(std::memory_order_acquire);
-                if (available() >= n) return true;
-                if (!c_->closed.load(std::memory_order_acquire)) return false;
-                head_cache_ = c_->head.load(std::memory_order_acquire);
-                return true;
-            },
-            *policy_);
-        return available() >= n;
+        for (;;) {
+            release();
+            // A journaled side may hold room the producer waits for (a checkpointed process
+            // releases only at checkpoints): it wakes to hand it back, once per release.
+            bool held = journal_ && producer_wants_room();
+            bool asked = false;
+            c_->readable->wait(
+                [&] {
+                    head_cache_ = c_->head.load(std::memory_order_acquire);
+                    if (available() >= n) return true;
+                    if (journal_ && !held && producer_wants_room()) return asked = true;
+                    if (!c_->closed.load(std::memory_order_acquire)) return false;
+                    head_cache_ = c_->head.load(std::memory_order_acquire);
+                    return true;
+                },
+                *policy_);
+            if (!asked || available() >= n) return available() >= n;
+        }
     }
     FORKLINE_HOT void advance(std::uint64_t n) noexcept {
         tail_ += n;

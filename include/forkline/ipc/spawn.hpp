@@ -35,6 +35,19 @@ void check_parent(void* = nullptr);
 /// True in a process fork_worker started (a run's or a pool's worker, or one forked from it).
 bool in_worker() noexcept;
 
+/// Checkpoints (options::restarts, run/detail/journal.hpp): a worker forks copies of itself that
+/// wait, and one of them takes over when the worker dies. In such a copy: true once the
+/// worker's lifeline is cut (the process that started the worker is gone).
+bool lifeline_cut() noexcept;
+/// In a copy that takes over from the worker it was forked from (now dead, and the copy a child
+/// of the process that started the worker): the lifeline kills this process from now on.
+void take_over_lifeline() noexcept;
+/// In the process that started the worker `from`, which died: its lifeline is held for `to`, the
+/// copy taking over, from now on (so that reaping `from` does not cut it).
+void pass_lifeline(pid_t from, pid_t to) noexcept;
+/// Lets go of the lifeline of `pid` (reap does it, unless asked not to).
+void release_lifeline(pid_t pid) noexcept;
+
 /// The end of a child, as wait4 reported it.
 struct exit_status {
     int signal = 0;     ///< the signal that killed it, or 0
@@ -46,6 +59,7 @@ struct exit_status {
 
 /// Collects `pid` if it has ended (or, with `block`, once it ends): true and its status then.
 /// A child someone else already collected (SIGCHLD ignored) counts as a clean exit.
-bool reap(pid_t pid, bool block, exit_status& out) noexcept;
+/// `release`: lets go of its lifeline then (see pass_lifeline).
+bool reap(pid_t pid, bool block, exit_status& out, bool release = true) noexcept;
 
 }  // namespace forkline::ipc

@@ -136,16 +136,25 @@ struct options {
     /// the run ends, also when the caller is killed (`forkline-shm` lists one left by a display
     /// process killed with it).
     bool stats = false;
-    /// How many times each stage process may die and be replaced by a fresh one (0, the default:
-    /// the first death ends the run with fl::stage_crashed). The replacement takes over the
-    /// items the dead one had taken but not finished, and the output is what a run without the
-    /// crash gives: nothing lost, nothing twice, order kept. For the processes of stages that keep
-    /// no state between items (map, filter, flat_map, fused chains of them, farm and parallel
-    /// replicas) that read one ring and write one; fl::plan's describe() says which (with
+    /// How many times each stage process may die and be replaced (0, the default: the first
+    /// death ends the run with fl::stage_crashed). The replacement takes over the items the dead
+    /// one had taken but not finished, and the output is what a run without the crash gives:
+    /// nothing lost, nothing twice, order kept. For the processes that read one ring and write
+    /// one: those of stages that keep no state between items (map, filter, flat_map, fused chains
+    /// of them, farm and parallel replicas) are replaced by a fresh fork; those whose stages keep
+    /// state (partition_by replicas, reduce, count_by's per-process counts, mutable lambdas) by
+    /// their last checkpoint (see checkpoint_ms). fl::plan's describe() says which (with
     /// restarts, the planner fuses nothing into the source unless options::fuse says so). Their
     /// functions must give the same output for the same input (a replacement does an item again).
     /// fl::restart(k, element) gives one element a count of its own over this one.
     unsigned restarts = 0;
+    /// With restarts, a process whose stages keep state saves it at least this often while
+    /// items come (a fork of itself that waits: a copy-on-write snapshot), and whenever the items
+    /// read since the last one fill half its input ring, which keeps them until the next one. A
+    /// replacement resumes from the last checkpoint and reads those items again.
+    unsigned checkpoint_ms = 200;
+    /// ...and after this many items read since the last checkpoint (0: no such limit).
+    std::uint64_t checkpoint_items = 0;
     /// After this many deaths in a row on one item, the item is poison: options::poison says what
     /// becomes of it (at least 1). They count from the first death: its replacement journals each
     /// item until it has passed what the dead one could have read, so the deaths after it name

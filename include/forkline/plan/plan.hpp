@@ -47,9 +47,10 @@ struct process_group {
     bool in_caller = false;  ///< runs in the process that called fl::run / iterates fl::stream
     int replica = -1;        ///< which replica of a farm or partition_by, or -1
     int cpu = -1;            ///< the core it is pinned to, or -1
-    /// With options::restarts: a death of its process is repaired by a fresh one (its stages keep
-    /// no state, it reads one ring and writes one).
+    /// With options::restarts: a death of its process is repaired (it reads one ring and writes
+    /// one), by a fresh fork when its stages keep no state, else from its last checkpoint.
     bool replaceable = false;
+    bool checkpointed = false;
     unsigned restarts = 0;  ///< ...this many times (options::restarts, or fl::restart's)
 };
 
@@ -58,6 +59,8 @@ struct restart_policy {
     unsigned restarts = 0;
     unsigned poison_after = 2;
     poison_policy poison = poison_policy::fail;
+    unsigned checkpoint_ms = 200;
+    std::uint64_t checkpoint_items = 0;
 };
 
 /// One ring: from a process running element `from` to a process running element `from + 1`.

@@ -352,7 +352,14 @@ private:
                         *slot<I>().out);
         });
         if (!in || !out) throw std::logic_error("forkline: a replaceable process must read one ring and write one");
-        journal_.emplace(j, *in, *out, &idle, this);
+        const auto& plan = sup_.plan();
+        if (plan.groups()[g_].checkpointed) {
+            checkpoints_ = {plan.restarts().checkpoint_ms * std::uint64_t{1'000'000}, plan.restarts().checkpoint_items,
+                            in_policy_.abort};
+            journal_.emplace(j, *in, *out, &idle, this, &checkpoints_);
+        } else {
+            journal_.emplace(j, *in, *out, &idle, this);
+        }
         in_policy_.before_sleep = &flush_and_release<A>;
         in_policy_.after_sleep = out_policy_.after_sleep = &woken;
         if (journal_->resume()) {
@@ -471,6 +478,7 @@ private:
     std::atomic<std::uint32_t>* now_;  ///< ...and of its running element
     std::atomic<std::uint64_t>* passed_;  ///< per stage, the items handed on in this process
     ipc::wait_policy in_policy_, out_policy_;
+    checkpoint_policy checkpoints_;          ///< ...and a checkpointed one's settings
     std::optional<journaled_ends> journal_;  ///< options::restarts: a replaceable group's
     typename holders<slot_holder, std::make_index_sequence<n>>::type slots_;
     typename holders<input_at, std::make_index_sequence<caller_stage>>::type inputs_;

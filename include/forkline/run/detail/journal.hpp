@@ -8,7 +8,19 @@
 // writes the same records again from the output's beginning mark, publishing nothing until it
 // passes what its predecessor had published. Nothing is journaled per item: a full journal entry
 // is written each time the input hands room back (a batch), and the output end is noted each time
-// the output publishes (a batch). Compiled in part in src/run/journal.cpp.
+// the output publishes (a batch).
+//
+// A process whose elements keep state (partition_by replicas, reduce, count_by's per-process
+// counts, mutable lambdas) cannot start again from nothing: it is checkpointed instead. At a
+// checkpoint it forks a copy of itself (copy-on-write, so it costs the pages it writes after),
+// which waits, and journals the copy with the input and output positions it stands at; its input
+// is handed back only up to the last checkpoint, so what came after it is still in the ring. When
+// the process dies the supervisor (which adopts the copy: it is the run's subreaper) tells the
+// copy to take over: it returns from its fork where the process stood at the checkpoint, makes
+// the output again from there like a fresh replacement (publishing nothing its predecessor had
+// published), and first makes a checkpoint of its own (a copy takes over once). A checkpoint is
+// made when half the input ring waits for one, when the producer waits for room it holds, and at
+// least every options::checkpoint_ms while items come. Compiled in src/run/journal.cpp.
 #pragma once
 
 #include <forkline/ipc/ring.hpp>
@@ -28,6 +40,16 @@ struct journal_entry {
     ipc::ring_mark read;
     /// 0 while a record too large for the ring streams through an end: a crash then ends the run.
     std::uint32_t broken = 0;
+    /// A checkpointed process's: the copy of it that holds its state at `in` (0: none yet, a
+    /// fresh fork starts from the beginning), and how many checkpoints it made before.
+    std::int32_t checkpoint = 0;
+    std::uint32_t generation = 0;
+};
+
+/// What a checkpointed process needs to know (options::checkpoint_ms, checkpoint_items).
+struct checkpoint_policy {
+    std::uint64_t every_ns = 0, every_items = 0;
+    const std::atomic<std::uint32_t>* abort = nullptr;  ///< the run's: a waiting copy leaves then
 };
 
 /// A process group's journal, in the run's region, on cache lines of its own. The process writes
@@ -50,7 +72,26 @@ struct alignas(64) group_journal {
     /// Monotonic ns when the last replacement passed what its predecessor had published.
     std::atomic<std::uint64_t> caught_up_ns{0};
 
+    /// Checkpoints: the copies sleep on `wake`, which the process and the supervisor bump when
+    /// one of them should look again; `resume` is the one told to take over.
+    std::atomic<std::uint32_t> wake{0};
+    std::atomic<std::int32_t> resume{0};
+    std::atomic<std::int32_t> forming{0};     ///< forked, not yet journaled
+    std::atomic<std::int32_t> retiring{0};    ///< the copy before the last, told to leave
+    std::atomic<std::uint32_t> finished{0};   ///< the process made all its output: its copies leave
+    std::int32_t resumed = 0;                 ///< the supervisor's: the copy it told to take over last
+
     const journal_entry& last() const noexcept { return entries[seq.load(std::memory_order_acquire) & 1]; }
+    /// The last entry, read while the process may write the next one.
+    journal_entry read() const noexcept {
+        for (;;) {
+            std::uint64_t s = seq.load(std::memory_order_acquire);
+            journal_entry e = entries[s & 1];
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (seq.load(std::memory_order_relaxed) == s) return e;
+        }
+    }
+    void wake_copies() noexcept;
     void write(const journal_entry& e) noexcept {
         std::uint64_t s = seq.load(std::memory_order_relaxed) + 1;
         entries[s & 1] = e;
@@ -63,10 +104,13 @@ struct alignas(64) group_journal {
 /// chain batches between two of them is not in the output ring yet).
 class journaled_ends final : public ipc::ring_journal {
 public:
+    /// `checkpoints`: for a process whose elements keep state (else null).
     journaled_ends(group_journal& j, ipc::consumer_cursor& in, ipc::producer_cursor& out, bool (*idle)(void*),
-                   void* arg) noexcept;
+                   void* arg, const checkpoint_policy* checkpoints = nullptr) noexcept;
     journaled_ends(const journaled_ends&) = delete;
     journaled_ends& operator=(const journaled_ends&) = delete;
+    /// A checkpointed process's copies leave once it made all its output.
+    ~journaled_ends();
 
     /// Takes up where the journal says (a fresh run's journal says: at the start), and watches
     /// both ends from now on. True when the item at the input position is to be set aside.
@@ -88,6 +132,12 @@ private:
     void commit() noexcept;
     /// Sizes the input's batch after the time the last one took (see resume).
     void pace() noexcept;
+    bool checkpoint_due() const noexcept;
+    /// Forks the copy and journals it; in the copy, returns once it has taken over.
+    void checkpoint() noexcept;
+    /// In a copy: waits until told to take over (or leaves, when a later one is journaled).
+    void wait_as_copy(std::uint32_t generation) noexcept;
+    void take_over() noexcept;
 
     group_journal& j_;
     ipc::consumer_cursor& in_;
@@ -100,6 +150,8 @@ private:
     std::uint64_t batch_ = 0;           ///< the input's batch, while careful
     std::uint64_t most_ = 1;            ///< the largest batch between two journal entries
     double last_cpu_ = 0;               ///< the process's CPU seconds at the last entry
+    const checkpoint_policy* checkpoints_;
+    std::uint64_t checkpoint_ns_ = 0;   ///< monotonic ns at the last checkpoint
     bool committing_ = false, holding_ = false, streaming_ = false, careful_ = false;
 };
 

@@ -36,6 +36,9 @@ public:
     /// Forks the worker of `group`, named `title`, pinned to `core` (or -1), which calls body(arg)
     /// and exits. Throws std::system_error when fork fails.
     void start(std::size_t group, const char* title, int core, void (*body)(void*), void* arg);
+    /// Watches `pid`, a child of this process it did not fork (a checkpoint that took over a
+    /// dead worker's place), as the worker of `group`.
+    void adopt(pid_t pid, std::size_t group);
     /// Reaps the children that have ended.
     void poll() noexcept;
     /// poll()s at most every watch_ms, however often it is called (a program whose timer signals

@@ -107,6 +107,13 @@ private:
     /// options::restarts: replaces the dead process of a replaceable group, or sets its poison
     /// item aside, or fails the run naming that item; false when the death ends the run as it is.
     bool replace(const worker_processes::child& c, const ipc::exit_status& status) noexcept;
+    /// ...for a checkpointed group: tells its last checkpoint to take over.
+    bool take_over(const worker_processes::child& c, const ipc::exit_status& status) noexcept;
+    /// Restart bookkeeping shared by both: the report, and one restart fewer left.
+    void count_restart(const worker_processes::child& c, const ipc::exit_status& status, const journal_entry& e);
+    /// After every worker is reaped: the copies of checkpointed processes that this process
+    /// inherited when their process died leave, and are collected.
+    void collect_copies() noexcept;
     /// The restarts' seconds lost, as far as the replacements' journals tell.
     void time_restarts() noexcept;
     void fill_report() noexcept;
@@ -138,6 +145,8 @@ private:
     };
     std::vector<restart> restarts_;
     std::vector<poison_item> set_aside_;
+    std::vector<pid_t> copies_;  ///< checkpoints inherited from dead processes, to collect
+    int was_subreaper_ = -1;     ///< PR_GET_CHILD_SUBREAPER before the run, when it changed it
     std::atomic<std::uint64_t>* passed_ = nullptr;    ///< per group and stage, in the region
     ipc::waiter* waiters_ = nullptr;                  ///< two per process group, in the region
     std::atomic<std::uint32_t>* actives_ = nullptr;   ///< one per stage, in the region
