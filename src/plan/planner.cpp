@@ -345,16 +345,22 @@ void mark_replaceable(std::vector<process_group>& groups, const std::vector<stag
         int own = -1;
         for (std::size_t s : grp.stages) own = std::max(own, stages[s].restarts);
         grp.restarts = own >= 0 ? static_cast<unsigned>(own) : restarts;
-        if (grp.restarts == 0 || grp.in_caller || first == 0 || last + 1 >= stages.size()) continue;
-        bool stages_only = std::all_of(grp.stages.begin(), grp.stages.end(),
+        if (grp.restarts == 0 || grp.in_caller || last + 1 >= stages.size()) continue;
+        // A source that can make its items again is started over (with what is fused to it,
+        // state or not); any other process goes on from where its input stands.
+        const bool source = first == 0;
+        if (source && (!stages[0].resumable || stages[0].split || groups_running(0) != 1)) continue;
+        bool stages_only = std::all_of(grp.stages.begin() + source, grp.stages.end(),
                                        [&](std::size_t s) { return stages[s].role == element_role::stage; });
         bool stateless = std::all_of(grp.stages.begin(), grp.stages.end(), [&](std::size_t s) {
             return stages[s].stateless && !stages[s].late && !stages[s].combiner;
         });
-        bool one_in = stages[first - 1].spread == spread_kind::none && groups_running(first - 1) == 1;
+        bool one_in = source ? count(g, false) == 0
+                             : stages[first - 1].spread == spread_kind::none && groups_running(first - 1) == 1 &&
+                                   count(g, false) == 1;
         bool one_out = stages[last + 1].spread == spread_kind::none;
-        grp.replaceable = stages_only && one_in && one_out && count(g, false) == 1 && count(g, true) == 1;
-        grp.checkpointed = grp.replaceable && !stateless;
+        grp.replaceable = stages_only && one_in && one_out && count(g, true) == 1;
+        grp.checkpointed = grp.replaceable && !source && !stateless;
     }
     for (auto& r : rings)
         if (groups[r.to_group].checkpointed && r.bytes() < checkpointed_ring_bytes)

@@ -233,4 +233,27 @@ void journaled_ends::streaming() noexcept {
     j_.write(now_);
 }
 
+void journaled_source::resume() {
+    now_ = j_.last();
+    floor_ = now_.out;
+    out_.resume_at({}, floor_);
+    out_.keep_journal(this);
+}
+
+void journaled_source::publishing(std::uint64_t head, std::uint64_t records) noexcept {
+    if (floor_ != 0 && head >= floor_) {
+        floor_ = 0;
+        j_.caught_up_ns.store(monotonic_ns(), std::memory_order_relaxed);
+    }
+    now_.out = head;
+    now_.read = {head, records};
+    j_.write(now_);
+}
+
+// A record published in pieces may not be cut where its replay would cut it.
+void journaled_source::streaming() noexcept {
+    now_.broken = 1;
+    j_.write(now_);
+}
+
 }  // namespace forkline::detail

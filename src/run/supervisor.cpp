@@ -321,9 +321,11 @@ void supervisor::on_exit(void* self, const worker_processes::child& c, const ipc
 void supervisor::count_restart(const worker_processes::child& c, const ipc::exit_status& status,
                                const journal_entry& e) {
     const std::size_t g = c.group;
-    // Items are slots in a slot ring; a byte ring counts its records.
-    const bool slots = plan_.rings()[plan_.rings_to(g).front()].fixed_slots;
-    const std::uint64_t item = slots ? e.in.pos : e.in.records;
+    // Items are slots in a slot ring; a byte ring counts its records. A source starts over: it
+    // makes again what it had published.
+    const auto in = plan_.rings_to(g);
+    const bool slots = plan_.rings()[in.empty() ? plan_.rings_from(g).front() : in.front()].fixed_slots;
+    const std::uint64_t item = in.empty() ? 0 : slots ? e.in.pos : e.in.records;
     const std::uint64_t read = slots ? e.read.pos : e.read.records;
     time_restarts();
     const std::string name = plan_.label(g, records_[g].stage.load(std::memory_order_relaxed));
@@ -347,7 +349,7 @@ bool supervisor::take_over(const worker_processes::child& c, const ipc::exit_sta
     if (e.broken || restarts_left_[g] == 0 || (e.checkpoint != 0 && e.checkpoint == j.resumed)) return false;
     try {
         count_restart(c, status, e);
-        if (e.checkpoint == 0) {  // none yet: a fresh fork starts from the beginning
+        if (e.checkpoint == 0) {  // none yet (or a source): a fresh fork starts from the beginning
             start(g, bodies_[g].fn, bodies_[g].arg);
             return true;
         }
@@ -384,7 +386,7 @@ bool supervisor::replace(const worker_processes::child& c, const ipc::exit_statu
     if (!j || failures_.aborted() || !bodies_[g].fn) return false;
     // Killed after it had finished: everything it made is published and its output closed.
     if (states_[g].load(std::memory_order_acquire) == done) return true;
-    if (plan_.groups()[g].checkpointed) return take_over(c, status);
+    if (plan_.groups()[g].checkpointed || plan_.groups()[g].stages.front() == 0) return take_over(c, status);
     const journal_entry& e = j->last();
     if (e.broken || restarts_left_[g] == 0) return false;
     try {

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -175,11 +176,12 @@ TEST_CASE("a farm's replica is replaced; an ordered farm keeps its order", "[run
 }
 
 TEST_CASE("describe() says which processes a crash ends the run in", "[run][restarts]") {
-    auto p = fl::iota(0, 10) | fl::map([](int x) { return x; }) |
-             fl::map([n = 0](int x) mutable { return x + n++; }) | fl::to_vector();
+    // A generator may give other items when called again: its process cannot start over.
+    auto p = fl::generate([n = 0]() mutable { return n < 10 ? std::optional<int>(n++) : std::nullopt; }) |
+             fl::map([](int x) { return x; }) | fl::map([n = 0](int x) mutable { return x + n++; }) | fl::to_vector();
     auto text = fl::plan(p, fl::options{.fuse = false, .restarts = 3}).describe();
     CHECK(text.find("restarts: up to 3 per process; replaced after a crash: map#1; resumed from a checkpoint: map#2; "
-                    "a crash ends the run: iota") != std::string::npos);
+                    "a crash ends the run: generate") != std::string::npos);
     CHECK(fl::plan(p, fl::options{.fuse = false}).describe().find("restarts") == std::string::npos);
 }
 
@@ -206,13 +208,13 @@ TEST_CASE("fl::restart gives one element its own count of restarts", "[run][rest
         auto p = fl::iota(0L, 100'000L) | fl::restart(7, plain) | plain | fl::farm(2, fl::restart(2, dying)) |
                  fl::to_vector();
         auto text = fl::plan(p, fl::options{.fuse = false, .restarts = 1}).describe();
-        CHECK(text.find("restarts: per element; replaced after a crash: map#1 (up to 7), map#3 (up to 2); a crash "
-                        "ends the run: iota, map#2") != std::string::npos);
+        CHECK(text.find("restarts: per element; replaced after a crash: iota (up to 1), map#1 (up to 7), map#3 (up to "
+                        "2); a crash ends the run: map#2") != std::string::npos);
         CHECK(fl::run(p, fl::options{.fuse = false, .restarts = 1}) == times_three(100'000));
     }
     SECTION("off for one element in a run with restarts: its crash ends the run") {
         auto p = fl::iota(0L, 100'000L) | fl::restart(0, dying) | fl::to_vector();
-        CHECK(fl::plan(p, fl::options{.fuse = false, .restarts = 5}).describe().find("a crash ends the run: iota, map") !=
+        CHECK(fl::plan(p, fl::options{.fuse = false, .restarts = 5}).describe().find("replaced after a crash: iota; a crash ends the run: map") !=
               std::string::npos);
         CHECK_THROWS_AS(fl::run(p, fl::options{.fuse = false, .restarts = 5}), fl::stage_crashed);
     }
@@ -316,6 +318,63 @@ TEST_CASE("a checkpointed process's copies leave with the run", "[run][restarts]
     CHECK_THROWS_AS(fl::run(p, fl::options{.fuse = false, .restarts = 3, .checkpoint_items = 1000}), fl::stage_error);
     CHECK(no_children_left());
     CHECK(children_named("fl:checkpoint").empty());
+}
+
+TEST_CASE("a source that can make its items again starts over after a death", "[run][restarts][source]") {
+    // The stage that dies is fused to the source, so the source's process is the one that dies.
+    shared_count met;
+    fl::run_report report;
+    const fl::options o{.fuse = true, .report = &report, .restarts = 2};
+    SECTION("iota, with a stage that keeps state fused to it") {
+        dies_at die{123'456, met.at};
+        auto p = fl::iota(0L, 200'000L) | fl::map([die, sum = 0L](long x) mutable {
+                     die(x);
+                     return sum += x;
+                 }) |
+                 fl::to_vector();
+        CHECK(fl::plan(p, o).describe().find("replaced after a crash: iota, map") != std::string::npos);
+        CHECK(fl::run(p, o) == running_sums(200'000));
+    }
+    SECTION("read_lines of a file") {
+        std::string text;
+        for (long i = 0; i < 200'000; ++i) text += std::to_string(i) + "\n";
+        temp_file f(text);
+        dies_at die{150'000, met.at};
+        auto p = fl::read_lines(f.path) | fl::map([die](const std::string& l) {
+                     long x = std::stol(l);
+                     die(x);
+                     return 3 * x;
+                 }) |
+                 fl::to_vector();
+        CHECK(fl::plan(p, o).describe().find("replaced after a crash: read_lines, map") != std::string::npos);
+        CHECK(fl::run(p, o) == times_three(200'000));
+    }
+    SECTION("from over a vector") {
+        std::vector<long> in(200'000);
+        for (long i = 0; i < 200'000; ++i) in[static_cast<std::size_t>(i)] = i;
+        dies_at die{199'999, met.at};
+        auto p = fl::from(in) | fl::map([die](long x) {
+                     die(x);
+                     return 3 * x;
+                 }) |
+                 fl::to_vector();
+        CHECK(fl::run(p, o) == times_three(200'000));
+    }
+    CHECK(met.at->load() == 2);
+    REQUIRE(report.restarts.size() == 1);
+    CHECK(report.restarts[0].signal == SIGKILL);
+    CHECK(report.restarts[0].items_replayed > 0);  // what it had published, made again
+    CHECK(no_children_left());
+}
+
+TEST_CASE("a source that cannot make its items again ends the run when it dies", "[run][restarts][source]") {
+    // A generator may give other items when it is called again (it may read a stream or a clock).
+    auto p = fl::generate([n = 0L]() mutable -> std::optional<long> {
+                 if (n == 1000) return std::nullopt;
+                 return n++;
+             }) |
+             fl::to_vector();
+    CHECK(fl::plan(p, fl::options{.restarts = 2}).describe().find("a crash ends the run: generate") != std::string::npos);
 }
 
 TEST_CASE("without restarts the first death ends the run", "[run][restarts]") {

@@ -142,7 +142,8 @@ int run(const forkline::bench::settings& s) {
     const bool quick = s.repeats == 1;
     const double scale = quick ? 0.1 : 1;
     const int repeats = quick ? 1 : 7;
-    const long n3 = static_cast<long>(1e8 * scale), nf = static_cast<long>(2e7 * scale);
+    const long n3 = static_cast<long>(1e8 * scale), nf = static_cast<long>(2e7 * scale),
+               np = static_cast<long>(5e7 * scale);
     std::vector<row> rows{
         {"iota | map | reduce, 3 processes", double(n3),
          [=](const fl::options& o) {
@@ -154,6 +155,15 @@ int run(const forkline::bench::settings& s) {
          [=](const fl::options& o) {
              auto v = fl::run(fl::iota(0L, nf) | fl::farm(2, fl::filter([](long i) { return i % 4 == 0; })) | fl::count(), o);
              check(v == static_cast<std::size_t>((nf + 3) / 4), "farm");
+         }},
+        // The replicas keep state: with restarts they are checkpointed (a fork every 200 ms or
+        // half an input ring of 16 MiB).
+        {"partition_by(2, reduce), checkpoints", double(np),
+         [=](const fl::options& o) {
+             auto v = fl::run(fl::iota(0L, np) | fl::partition_by(2, [](long i) { return i & 1; }, fl::reduce(0L, std::plus<>{})) |
+                                  fl::reduce(0L, std::plus<>{}),
+                              o);
+             check(v == np * (np - 1) / 2, "partition_by");
          }},
     };
     const fl::options off{.fuse = false}, on{.fuse = false, .restarts = 1000};

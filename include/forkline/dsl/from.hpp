@@ -31,6 +31,13 @@ struct from_source : detail::pipe_base {
         for (auto&& x : range_.get()) out.push(static_cast<const output&>(x));
     }
 
+    /// A sized random-access range gives the same elements again (options::restarts: a
+    /// replacement starts over); a stream would not.
+    static constexpr bool resumable() noexcept {
+        using range = std::remove_reference_t<R>;
+        return ranges::random_access_range<range&> && ranges::sized_range<range&>;
+    }
+
     /// The range's size, when it has one.
     std::optional<detail::input_size> input_size() {
         if constexpr (ranges::sized_range<std::remove_reference_t<R>&>)

@@ -39,6 +39,9 @@ struct iota_source : detail::pipe_base {
         }
     }
 
+    /// It makes the same items again (options::restarts: a replacement starts over).
+    static constexpr bool resumable() noexcept { return true; }
+
     detail::input_size input_size() const noexcept {
         using U = std::make_unsigned_t<T>;
         return {first_ < last_ ? static_cast<std::uint64_t>(static_cast<U>(static_cast<U>(last_) - static_cast<U>(first_))) : 0};

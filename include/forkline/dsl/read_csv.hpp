@@ -266,6 +266,8 @@ struct read_csv_source : detail::pipe_base {
 
     /// The files' bytes: one reader counts each file it finished, the readers of a split each part.
     std::optional<detail::input_size> input_bytes() const noexcept { return detail::files_size(paths_, "forkline::read_csv"); }
+    /// Files (not streams) can be read again (options::restarts: a replacement starts over).
+    bool resumable() const noexcept { return input_bytes().has_value(); }
     std::optional<detail::input_size> input_size() const noexcept { return input_bytes(); }
 
     std::vector<std::string> paths_;

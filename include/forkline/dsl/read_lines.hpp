@@ -122,6 +122,8 @@ struct basic_read_lines : detail::pipe_base {
     /// The files' bytes, which the readers of a split count as they finish parts (one reader
     /// reading them whole does not: no input_size() of its own).
     std::optional<detail::input_size> input_bytes() const noexcept { return detail::files_size(paths_, "forkline::read_lines"); }
+    /// Files (not streams) can be read again (options::restarts: a replacement starts over).
+    bool resumable() const noexcept { return input_bytes().has_value(); }
 
     std::vector<std::string> paths_;
     text_options options_;

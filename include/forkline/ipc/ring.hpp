@@ -420,7 +420,9 @@ public:
     std::span<T> claim() {
         reserve(1);
         std::uint64_t pos = head_ & mask_;
-        return {slots() + pos, static_cast<std::size_t>(std::min(free_space(), cap_ - pos))};
+        std::uint64_t n = std::min(free_space(), cap_ - pos);
+        if (replay_floor_ != 0) n = std::min(n, replay_floor_ - head_);  // a replay stops at the floor (resume_at)
+        return {slots() + pos, static_cast<std::size_t>(n)};
     }
     void commit(std::size_t n) noexcept { advance(n); }
 

@@ -38,6 +38,7 @@ struct stage_info {
     bool combiner = false;   ///< combines what its process sees (keyed aggregation): runs with the element before
     bool late = false;       ///< works only once its input has ended (the merge of a keyed aggregation)
     bool stateless = false;  ///< keeps no state between items (a replaceable process may run it)
+    bool resumable = false;  ///< a source that can make its items again from the beginning
     int restarts = -1;       ///< fl::restart: the element's own count (-1: options::restarts)
 };
 

@@ -131,6 +131,7 @@ private:
         if constexpr (combines<E>) s.combiner = true;
         if constexpr (late_stage<E>) s.late = true;
         if constexpr (source_element<E>) s.role = element_role::source;
+        if constexpr (requires { e.resumable(); }) s.resumable = e.resumable();
         if constexpr (sink_element<E>) s.role = element_role::sink;
         if constexpr (I > 0) s.input = type_name<edge_t<I - 1>>();
         if constexpr (!sink_element<E>) {

@@ -329,19 +329,19 @@ private:
             if constexpr (!sink_element<element_t<A>>)
                 if (group_journal* j = sup_.journal(g_)) keep_journal<A>(*j);
         }
+        if constexpr (A == 0) {
+            if (group_journal* j = sup_.journal(g_)) {
+                ipc::producer_cursor* out = output_end();
+                if (!out) throw std::logic_error("forkline: a replaceable source must write one ring");
+                source_journal_.emplace(*j, *out);
+                source_journal_->resume();
+            }
+        }
     }
 
-    /// options::restarts: journals the group's two ring ends, and takes up where a dead
-    /// predecessor stood (setting its poison item aside when the supervisor says so).
-    template <std::size_t A>
-    void keep_journal(group_journal& j) {
-        ipc::consumer_cursor* in = nullptr;
+    /// The ring end the group's last element writes, when it writes one ring.
+    ipc::producer_cursor* output_end() {
         ipc::producer_cursor* out = nullptr;
-        std::visit(
-            [&](auto& c) {
-                if constexpr (requires { c.end().done(); }) in = &c.end();
-            },
-            *input<A>());
         for_each_element([&]<std::size_t I>() {
             if constexpr (!sink_element<element_t<I>>)
                 if (I == last_)
@@ -351,6 +351,20 @@ private:
                         },
                         *slot<I>().out);
         });
+        return out;
+    }
+
+    /// options::restarts: journals the group's two ring ends, and takes up where a dead
+    /// predecessor stood (setting its poison item aside when the supervisor says so).
+    template <std::size_t A>
+    void keep_journal(group_journal& j) {
+        ipc::consumer_cursor* in = nullptr;
+        std::visit(
+            [&](auto& c) {
+                if constexpr (requires { c.end().done(); }) in = &c.end();
+            },
+            *input<A>());
+        ipc::producer_cursor* out = output_end();
         if (!in || !out) throw std::logic_error("forkline: a replaceable process must read one ring and write one");
         const auto& plan = sup_.plan();
         if (plan.groups()[g_].checkpointed) {
@@ -480,6 +494,7 @@ private:
     ipc::wait_policy in_policy_, out_policy_;
     checkpoint_policy checkpoints_;          ///< ...and a checkpointed one's settings
     std::optional<journaled_ends> journal_;  ///< options::restarts: a replaceable group's
+    std::optional<journaled_source> source_journal_;  ///< ...or a replaceable source's
     typename holders<slot_holder, std::make_index_sequence<n>>::type slots_;
     typename holders<input_at, std::make_index_sequence<caller_stage>>::type inputs_;
     std::deque<last_t> stream_;

@@ -155,4 +155,30 @@ private:
     bool committing_ = false, holding_ = false, streaming_ = false, careful_ = false;
 };
 
+/// The journal of a replaceable source process: one whose source makes the same items again
+/// (iota, from over a sized random-access range, read_lines or read_csv of files), with what is
+/// fused to it. It notes what it published; its replacement (a fresh fork) makes its output again
+/// from the beginning, publishing nothing until it passes that.
+class journaled_source final : public ipc::ring_journal {
+public:
+    journaled_source(group_journal& j, ipc::producer_cursor& out) noexcept : j_(j), out_(out) {}
+    journaled_source(const journaled_source&) = delete;
+    journaled_source& operator=(const journaled_source&) = delete;
+    /// Its output is all made: a death now costs nothing.
+    ~journaled_source() { j_.finished.store(1, std::memory_order_release); }
+
+    /// Starts over, up to what a predecessor published, and watches the output from now on.
+    void resume();
+
+    ipc::ring_mark releasable(bool) noexcept override { return {}; }  // it has no input
+    void publishing(std::uint64_t head, std::uint64_t records) noexcept override;
+    void streaming() noexcept override;
+
+private:
+    group_journal& j_;
+    ipc::producer_cursor& out_;
+    journal_entry now_;
+    std::uint64_t floor_ = 0;
+};
+
 }  // namespace forkline::detail
