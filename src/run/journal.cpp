@@ -4,6 +4,7 @@
 #include <forkline/ipc/waiter.hpp>
 #include <forkline/run/detail/journal.hpp>
 
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,7 +141,10 @@ bool journaled_ends::checkpoint_due() const noexcept {
 }
 
 void journaled_ends::checkpoint() noexcept {
-    collect(j_.retiring.exchange(0, std::memory_order_relaxed));  // told to leave at the last one
+    // Told to leave at the last one; cleared once collected (should this process die while it
+    // waits, the supervisor collects it).
+    collect(j_.retiring.load(std::memory_order_relaxed));
+    j_.retiring.store(0, std::memory_order_relaxed);
     journal_entry next = now_;
     next.in = in_.done();
     next.out_base = out_.written();
@@ -156,51 +160,110 @@ void journaled_ends::checkpoint() noexcept {
         take_over();
         return;
     }
-    j_.forming.store(copy, std::memory_order_relaxed);
+    j_.forming.store(copy, std::memory_order_relaxed);  // the supervisor's to collect, should this one die
+    // Journaled once it has forked its twin and taken its name (which it does at once), so that
+    // a copy the journal names can always take over; one that dies first is not journaled (the
+    // last checkpoint stays).
+    while (j_.ready.load(std::memory_order_acquire) != copy) {
+        if (::waitpid(copy, nullptr, WNOHANG) != 0) {
+            j_.forming.store(0, std::memory_order_relaxed);
+            return;
+        }
+        ::usleep(20);
+    }
+    // Named as leaving before the entry that makes it so: should this process die in between,
+    // the supervisor collects whichever of the two the journal does not name.
     const pid_t before = now_.checkpoint;
+    if (before != 0) j_.retiring.store(before, std::memory_order_relaxed);
     next.checkpoint = copy;
     now_ = next;
     streaming_ = false;
     j_.write(now_);
     j_.forming.store(0, std::memory_order_relaxed);
     checkpoint_ns_ = monotonic_ns();
-    if (before != 0) {
-        j_.retiring.store(before, std::memory_order_relaxed);
-        j_.wake_copies();
-    }
+    if (before != 0) j_.wake_copies();
 }
 
 void journaled_ends::wait_as_copy(std::uint32_t generation) noexcept {
-    const pid_t me = ::getpid(), parent = ::getppid();
-    char title[16] = {};
-    ::prctl(PR_GET_NAME, title);
+    pid_t self = ::getpid(), parent = ::getppid();
+    // Its process notes it too, but may die before it can: then the supervisor finds it here.
+    if (j_.read().generation < generation) j_.forming.store(self, std::memory_order_relaxed);
+    ::prctl(PR_GET_NAME, title_);
     ::prctl(PR_SET_NAME, "fl:checkpoint");
+    pid_t copy = self;  // the copy this process is, or is the twin of
+    bool twin_wanted = true, fresh = true;
     for (;;) {
+        if (twin_wanted && copy == self) {  // the copy keeps a twin of itself
+            twin_wanted = false;
+            pid_t t = ::fork();
+            if (t == 0) {
+                parent = self;
+                self = ::getpid();
+                twin_ = 0;
+            } else if (t > 0) {
+                twin_ = t;
+                auto& slot = j_.twins[generation & 1];
+                slot.generation.store(generation, std::memory_order_relaxed);
+                slot.pid.store(t, std::memory_order_release);
+            }
+            if (t != 0 && fresh) j_.ready.store(self, std::memory_order_release);  // the copy, not its twin
+            fresh = false;
+        }
         std::uint32_t w = j_.wake.load(std::memory_order_acquire);
-        if (j_.resume.load(std::memory_order_acquire) == me) break;
+        if (j_.resume.load(std::memory_order_acquire) == self) return;
         journal_entry e = j_.read();
-        bool later = e.generation > generation || (e.generation == generation && e.checkpoint != me);
+        if (e.checkpoint == self && e.generation > generation) {  // a twin whose copy took over: the copy now
+            generation = e.generation;
+            copy = self;
+            twin_wanted = true;
+            continue;
+        }
+        bool later = e.generation > generation || (e.generation == generation && e.checkpoint != copy);
         bool never_journaled = e.generation < generation && ::getppid() != parent;  // its process died first
         const auto* abort = checkpoints_->abort;
         if (later || never_journaled || j_.finished.load(std::memory_order_acquire) || ipc::lifeline_cut() ||
-            (abort && abort->load(std::memory_order_relaxed)))
+            (abort && abort->load(std::memory_order_relaxed))) {
+            if (copy == self && twin_ > 0) {  // its twin goes with it
+                forget_twin(generation);
+                ::kill(twin_, SIGKILL);
+                collect(twin_);
+            }
             ::_exit(0);
+        }
         ipc::futex_wait(j_.wake, w, copy_looks_ms);
     }
-    ::prctl(PR_SET_NAME, title);
+}
+
+void journaled_ends::forget_twin(std::uint32_t generation) noexcept {
+    // The slot names it no more, so that the supervisor does not wait for its pid once reused.
+    pid_t t = twin_;
+    j_.twins[generation & 1].pid.compare_exchange_strong(t, 0, std::memory_order_relaxed);
 }
 
 void journaled_ends::take_over() noexcept {
     ipc::take_over_lifeline();
     now_ = j_.last();  // this copy's checkpoint, and what its predecessor published since
-    now_.checkpoint = 0;  // used up: the checkpoint below replaces it
     floor_ = now_.out;
     try {
         out_.resume_at(now_.out_base, now_.out);
     } catch (...) {
         ::_exit(1);  // no memory for the replay: the supervisor sees a crash
     }
-    checkpoint();
+    if (twin_ > 0) {
+        // Its twin holds the same state: the checkpoint from now on, journaled at once (a copy
+        // takes over once), and it forks a twin of its own.
+        now_.generation += 1;
+        now_.checkpoint = twin_;
+        j_.write(now_);
+        forget_twin(now_.generation - 1);
+        twin_ = 0;
+        j_.wake_copies();
+        checkpoint_ns_ = monotonic_ns();
+    } else {
+        now_.checkpoint = 0;  // used up
+        checkpoint();
+    }
+    ::prctl(PR_SET_NAME, title_);
 }
 
 ipc::ring_mark journaled_ends::releasable(bool urgent) noexcept {

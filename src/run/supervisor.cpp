@@ -344,19 +344,27 @@ bool supervisor::take_over(const worker_processes::child& c, const ipc::exit_sta
     for (pid_t p : {j.forming.exchange(0), j.retiring.exchange(0)})
         if (p > 0 && p != e.checkpoint) copies_.push_back(p);
     if (j.finished.load(std::memory_order_acquire)) return true;  // it had made all its output
-    // A checkpoint takes over once: when the copy that did died before making one of its own,
-    // the state is lost.
-    if (e.broken || restarts_left_[g] == 0 || (e.checkpoint != 0 && e.checkpoint == j.resumed)) return false;
+    // A copy takes over once: one that died before it made a checkpoint of its own leaves its
+    // twin, which holds the same state; when that one dies too, the state is lost.
+    if (j.taken_from != e.checkpoint) j.taken_from = e.checkpoint, j.taken = 0;
+    pid_t copy = 0;
+    if (j.taken == 0) {
+        copy = e.checkpoint;
+    } else if (j.taken == 1) {
+        auto& t = j.twins[e.generation & 1];
+        copy = t.generation.load(std::memory_order_relaxed) == e.generation ? t.pid.exchange(0) : 0;
+    }
+    if (e.broken || restarts_left_[g] == 0 || (e.checkpoint != 0 && copy == 0)) return false;
     try {
         count_restart(c, status, e);
-        if (e.checkpoint == 0) {  // none yet (or a source): a fresh fork starts from the beginning
+        if (copy == 0) {  // none yet (or a source): a fresh fork starts from the beginning
             start(g, bodies_[g].fn, bodies_[g].arg);
             return true;
         }
-        workers_.adopt(e.checkpoint, g);
-        ipc::pass_lifeline(c.pid, e.checkpoint);
-        j.resumed = e.checkpoint;
-        j.resume.store(e.checkpoint, std::memory_order_release);
+        workers_.adopt(copy, g);
+        ipc::pass_lifeline(c.pid, copy);
+        ++j.taken;
+        j.resume.store(copy, std::memory_order_release);
         j.wake_copies();
         return true;
     } catch (...) {
@@ -370,7 +378,8 @@ void supervisor::collect_copies() noexcept {
         group_journal& j = journals_[g];
         j.finished.store(1, std::memory_order_release);
         j.wake_copies();
-        for (pid_t p : {j.last().checkpoint, j.forming.load(), j.retiring.load()})
+        for (pid_t p : {j.last().checkpoint, j.forming.load(), j.retiring.load(), j.twins[0].pid.load(),
+                        j.twins[1].pid.load()})
             if (p > 0) copies_.push_back(p);
     }
     // Only those this process inherited are its children; waitpid leaves the others alone.

@@ -423,6 +423,40 @@ TEST_CASE("an item that crashes its stage every time is set aside, or fails the 
     CHECK(no_children_left());
 }
 
+/// Kills one of the test's children whose names start with one of `names`, picked at random,
+/// every 2 to 10 ms until it is destroyed (or `stop` is called, which says how many it killed).
+class random_killer {
+public:
+    random_killer(std::vector<std::string> names, unsigned seed)
+        : names_(std::move(names)), thread_([this, seed] {
+              std::mt19937 r(seed);
+              while (!done_.load()) {
+                  std::this_thread::sleep_for(std::chrono::milliseconds(2 + r() % 8));
+                  std::vector<pid_t> pids;
+                  for (const auto& n : names_) {
+                      auto some = children_named(n);
+                      pids.insert(pids.end(), some.begin(), some.end());
+                  }
+                  if (!pids.empty() && ::kill(pids[r() % pids.size()], SIGKILL) == 0) ++killed_;
+              }
+          }) {}
+    random_killer(const random_killer&) = delete;
+    random_killer& operator=(const random_killer&) = delete;
+    ~random_killer() { stop(); }
+
+    int stop() {
+        done_ = true;
+        if (thread_.joinable()) thread_.join();
+        return killed_;
+    }
+
+private:
+    std::vector<std::string> names_;
+    std::atomic<bool> done_{false};
+    int killed_ = 0;
+    std::thread thread_;
+};
+
 TEST_CASE("random SIGKILLs of the replaceable processes change nothing in the output", "[run][restarts][chaos]") {
     // from(lines) | trim | spread | parallel(parse) | square: the processes of trim and of
     // parse's replicas are the replaceable ones (spread writes to several rings, square reads
@@ -447,37 +481,18 @@ TEST_CASE("random SIGKILLs of the replaceable processes change nothing in the ou
             for (bool fuse : {false, true}) {
                 if (round > 0 && std::chrono::steady_clock::now() > until) break;  // each kind once, at least
                 fl::run_report report;
-                std::atomic<bool> done{false};
-                int killed = 0;
-                std::thread killer([&, seed = rng()] {
-                    std::mt19937 r(seed);
-                    while (!done.load()) {
-                        std::this_thread::sleep_for(std::chrono::milliseconds(2 + r() % 8));
-                        auto pids = children_named("fl:parse[");
-                        auto trims = children_named("fl:trim");
-                        pids.insert(pids.end(), trims.begin(), trims.end());
-                        if (!pids.empty() && ::kill(pids[r() % pids.size()], SIGKILL) == 0) ++killed;
-                    }
-                });
+                random_killer killer({"fl:parse[", "fl:trim"}, rng());
                 // A replacement killed again before it finished the item it resumed on counts
                 // that item as poison; kills this frequent hit a replacement that has not yet been
                 // scheduled now and then, so they are not taken for poison here.
                 fl::options o{.fuse = fuse, .report = &report, .restarts = 100000, .poison_after = 100000};
-                std::vector<long> out;
-                try {
-                    out = ordered ? fl::run(fl::from(lines) | trim | spread | fl::parallel(parse) | square |
-                                                fl::to_vector(),
-                                            o)
-                                  : fl::run(fl::from(lines) | trim | spread | fl::parallel(parse, fl::unordered) |
-                                                square | fl::to_vector(),
-                                            o);
-                } catch (...) {
-                    done = true;
-                    killer.join();
-                    throw;
-                }
-                done = true;
-                killer.join();
+                auto out = ordered ? fl::run(fl::from(lines) | trim | spread | fl::parallel(parse) | square |
+                                                 fl::to_vector(),
+                                             o)
+                                   : fl::run(fl::from(lines) | trim | spread | fl::parallel(parse, fl::unordered) |
+                                                 square | fl::to_vector(),
+                                             o);
+                const int killed = killer.stop();
                 if (!ordered) std::sort(out.begin(), out.end());
                 const auto& expected = ordered ? want : sorted_want;
                 auto diff = std::mismatch(out.begin(), out.end(), expected.begin(), expected.end());
@@ -491,6 +506,58 @@ TEST_CASE("random SIGKILLs of the replaceable processes change nothing in the ou
                 ++runs;
             }
     CHECK(runs >= 4);
+    CHECK(kills > 0);
+    CHECK(no_children_left());
+}
+
+TEST_CASE("random SIGKILLs of a source and of checkpointed replicas change nothing in the output",
+          "[run][restarts][chaos][checkpoint]") {
+    // from(lines) | trim | spread | partition_by(2, key, running sum) | to_vector: from, trim and
+    // the partition's replicas (which keep a running sum per key, checkpointed every 10 ms) are
+    // the replaceable processes, killed every few milliseconds while the run goes, fused and not.
+    std::vector<std::string> lines;
+    for (long i = 0; i < 1'000'000; ++i) lines.push_back(" " + std::to_string(i));
+    auto trim = fl::named("trim", fl::map([](const std::string& s) { return std::stol(s.substr(1)); }));
+    auto spread = fl::named("spread", fl::map([](long x) { return x; }));
+    auto running = fl::named("sum", fl::map([sums = std::vector<long>(8, 0)](long x) mutable {
+                                 return std::pair{x % 8, sums[static_cast<std::size_t>(x % 8)] += x};
+                             }));
+    auto p = fl::from(lines) | trim | spread | fl::partition_by(2, [](long x) { return x % 8; }, running) | fl::to_vector();
+    std::vector<std::pair<long, long>> want;
+    std::vector<long> sums(8, 0);
+    for (long i = 0; i < 1'000'000; ++i) want.emplace_back(i % 8, sums[static_cast<std::size_t>(i % 8)] += i);
+    std::sort(want.begin(), want.end());
+
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    int runs = 0, kills = 0;
+    std::mt19937 rng(11);
+    for (int round = 0; round < 3; ++round)
+        for (bool fuse : {false, true}) {
+            if (round > 0 && std::chrono::steady_clock::now() > until) break;  // each kind once, at least
+            fl::run_report report;
+            fl::options o{.fuse = fuse, .report = &report, .restarts = 100000, .checkpoint_ms = 10,
+                          .poison_after = 100000};
+            // The processes a crash does not end the run in, by the names ps shows.
+            auto plan = fl::plan(p, o);
+            std::vector<std::string> names;
+            for (std::size_t g = 0; g < plan.groups().size(); ++g)
+                if (plan.groups()[g].replaceable)
+                    names.push_back(("fl:" + plan.label(g, plan.groups()[g].stages.front())).substr(0, 15));
+            REQUIRE(!names.empty());
+            random_killer killer(names, rng());
+            auto out = fl::run(p, o);
+            const int killed = killer.stop();
+            std::sort(out.begin(), out.end());
+            auto diff = std::mismatch(out.begin(), out.end(), want.begin(), want.end());
+            INFO("fused " << fuse << ", " << killed << " kills, " << report.restarts.size() << " restarts; "
+                          << out.size() << " items, first difference at " << (diff.first - out.begin()));
+            CHECK(out.size() == want.size());
+            CHECK(diff.first == out.end());
+            CHECK(report.restarts.size() <= static_cast<std::size_t>(killed));
+            kills += killed;
+            ++runs;
+        }
+    CHECK(runs >= 2);
     CHECK(kills > 0);
     CHECK(no_children_left());
 }

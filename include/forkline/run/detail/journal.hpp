@@ -18,7 +18,8 @@
 // the process dies the supervisor (which adopts the copy: it is the run's subreaper) tells the
 // copy to take over: it returns from its fork where the process stood at the checkpoint, makes
 // the output again from there like a fresh replacement (publishing nothing its predecessor had
-// published), and first makes a checkpoint of its own (a copy takes over once). A checkpoint is
+// published). A copy takes over once: each forks a twin of itself as it is made, which becomes
+// the checkpoint when the copy takes over (and forks a twin of its own). A checkpoint is
 // made when half the input ring waits for one, when the producer waits for room it holds, and at
 // least every options::checkpoint_ms while items come. Compiled in src/run/journal.cpp.
 #pragma once
@@ -77,9 +78,20 @@ struct alignas(64) group_journal {
     std::atomic<std::uint32_t> wake{0};
     std::atomic<std::int32_t> resume{0};
     std::atomic<std::int32_t> forming{0};     ///< forked, not yet journaled
+    std::atomic<std::int32_t> ready{0};       ///< the last copy that has its twin and its name
     std::atomic<std::int32_t> retiring{0};    ///< the copy before the last, told to leave
+    /// Each copy forks a twin of itself at once, which takes over when the copy that took over
+    /// died before it could make its own checkpoint: by the generation's parity (a copy whose
+    /// process died before journaling it must not overwrite the journaled one's).
+    struct twin_of {
+        std::atomic<std::int32_t> pid{0};
+        std::atomic<std::uint32_t> generation{0};
+    } twins[2];
     std::atomic<std::uint32_t> finished{0};   ///< the process made all its output: its copies leave
-    std::int32_t resumed = 0;                 ///< the supervisor's: the copy it told to take over last
+    /// The supervisor's: the checkpoint it took over from last (its copy's pid), and how many of
+    /// its two processes (the copy, then its twin) it told to take over.
+    std::int32_t taken_from = 0;
+    std::uint32_t taken = 0;
 
     const journal_entry& last() const noexcept { return entries[seq.load(std::memory_order_acquire) & 1]; }
     /// The last entry, read while the process may write the next one.
@@ -135,9 +147,13 @@ private:
     bool checkpoint_due() const noexcept;
     /// Forks the copy and journals it; in the copy, returns once it has taken over.
     void checkpoint() noexcept;
-    /// In a copy: waits until told to take over (or leaves, when a later one is journaled).
+    /// In a copy: forks its twin, and waits (as does the twin) until told to take over, or
+    /// leaves once a later checkpoint than `generation`'s is journaled.
     void wait_as_copy(std::uint32_t generation) noexcept;
     void take_over() noexcept;
+    /// In a copy: clears its twin's slot (of the copy's `generation`) when the twin leaves or
+    /// becomes the checkpoint.
+    void forget_twin(std::uint32_t generation) noexcept;
 
     group_journal& j_;
     ipc::consumer_cursor& in_;
@@ -152,6 +168,8 @@ private:
     double last_cpu_ = 0;               ///< the process's CPU seconds at the last entry
     const checkpoint_policy* checkpoints_;
     std::uint64_t checkpoint_ns_ = 0;   ///< monotonic ns at the last checkpoint
+    pid_t twin_ = 0;                    ///< in a copy: its twin (its child)
+    char title_[16] = {};               ///< in a copy: the process's name, while it is fl:checkpoint
     bool committing_ = false, holding_ = false, streaming_ = false, careful_ = false;
 };
 
