@@ -153,6 +153,7 @@ void journaled_ends::checkpoint() noexcept {
     next.broken = 0;
     next.generation = now_.generation + 1;
     ipc::flush_standard_streams();  // or the copy would write again what is buffered now
+    j_.ready.store(0, std::memory_order_relaxed);  // not an earlier copy's pid, reused
     pid_t copy = ::fork();
     if (copy < 0) return;  // none this time: the input keeps what the last one needs
     if (copy == 0) {
@@ -186,25 +187,25 @@ void journaled_ends::checkpoint() noexcept {
 
 void journaled_ends::wait_as_copy(std::uint32_t generation) noexcept {
     pid_t self = ::getpid(), parent = ::getppid();
-    // Its process notes it too, but may die before it can: then the supervisor finds it here.
+    // Its process notes it too, but may die before it can: then the supervisor finds it here (or
+    // among the orphans, should this store come too late).
     if (j_.read().generation < generation) j_.forming.store(self, std::memory_order_relaxed);
-    ::prctl(PR_GET_NAME, title_);
+    if (!title_[0]) ::prctl(PR_GET_NAME, title_);  // a copy's copy has it already
     ::prctl(PR_SET_NAME, "fl:checkpoint");
     pid_t copy = self;  // the copy this process is, or is the twin of
     bool twin_wanted = true, fresh = true;
     for (;;) {
         if (twin_wanted && copy == self) {  // the copy keeps a twin of itself
             twin_wanted = false;
-            pid_t t = ::fork();
+            // None for a copy whose process died before journaling it: it leaves below.
+            pid_t t = fresh && ::getppid() != parent ? -1 : ::fork();
             if (t == 0) {
                 parent = self;
                 self = ::getpid();
                 twin_ = 0;
             } else if (t > 0) {
                 twin_ = t;
-                auto& slot = j_.twins[generation & 1];
-                slot.generation.store(generation, std::memory_order_relaxed);
-                slot.pid.store(t, std::memory_order_release);
+                note_twin();
             }
             if (t != 0 && fresh) j_.ready.store(self, std::memory_order_release);  // the copy, not its twin
             fresh = false;
@@ -224,23 +225,54 @@ void journaled_ends::wait_as_copy(std::uint32_t generation) noexcept {
         if (later || never_journaled || j_.finished.load(std::memory_order_acquire) || ipc::lifeline_cut() ||
             (abort && abort->load(std::memory_order_relaxed))) {
             if (copy == self && twin_ > 0) {  // its twin goes with it
-                forget_twin(generation);
+                forget_twin();
                 ::kill(twin_, SIGKILL);
                 collect(twin_);
             }
+            if (::getppid() != parent)  // the supervisor's child now: it collects it
+                for (auto& o : j_.orphans) {
+                    std::int32_t none = 0;
+                    if (o.compare_exchange_strong(none, self, std::memory_order_release)) break;
+                }
             ::_exit(0);
         }
         ipc::futex_wait(j_.wake, w, copy_looks_ms);
     }
 }
 
-void journaled_ends::forget_twin(std::uint32_t generation) noexcept {
+void journaled_ends::note_twin() noexcept {
+    const std::uint64_t mine = group_journal::twin_pair(::getpid(), twin_);
+    for (;;) {
+        // Not the slot of the journal's checkpoint, which may yet take over and need its twin.
+        const std::int32_t current = j_.read().checkpoint;
+        auto& slot = j_.twins[static_cast<std::int32_t>(j_.twins[0].load() >> 32) == current ? 1 : 0];
+        std::uint64_t seen = slot.load(std::memory_order_acquire);
+        if (static_cast<std::int32_t>(seen >> 32) == current && current != 0) continue;  // it moved
+        if (slot.compare_exchange_strong(seen, mine, std::memory_order_acq_rel)) return;
+    }
+}
+
+void journaled_ends::forget_twin() noexcept {
     // The slot names it no more, so that the supervisor does not wait for its pid once reused.
-    pid_t t = twin_;
-    j_.twins[generation & 1].pid.compare_exchange_strong(t, 0, std::memory_order_relaxed);
+    const std::uint64_t mine = group_journal::twin_pair(::getpid(), twin_);
+    for (auto& slot : j_.twins) {
+        std::uint64_t seen = mine;
+        slot.compare_exchange_strong(seen, 0, std::memory_order_relaxed);
+    }
+}
+
+std::int32_t group_journal::take_twin(std::int32_t copy) noexcept {
+    for (auto& slot : twins) {
+        std::uint64_t seen = slot.load(std::memory_order_acquire);
+        if (copy != 0 && static_cast<std::int32_t>(seen >> 32) == copy && slot.compare_exchange_strong(seen, 0))
+            return static_cast<std::int32_t>(seen & 0xffffffffu);
+    }
+    return 0;
 }
 
 void journaled_ends::take_over() noexcept {
+    pid_t self = ::getpid();
+    j_.resume.compare_exchange_strong(self, 0);  // or a later process with this pid would take over too
     ipc::take_over_lifeline();
     now_ = j_.last();  // this copy's checkpoint, and what its predecessor published since
     floor_ = now_.out;
@@ -255,7 +287,7 @@ void journaled_ends::take_over() noexcept {
         now_.generation += 1;
         now_.checkpoint = twin_;
         j_.write(now_);
-        forget_twin(now_.generation - 1);
+        forget_twin();
         twin_ = 0;
         j_.wake_copies();
         checkpoint_ns_ = monotonic_ns();
@@ -263,7 +295,7 @@ void journaled_ends::take_over() noexcept {
         now_.checkpoint = 0;  // used up
         checkpoint();
     }
-    ::prctl(PR_SET_NAME, title_);
+    ::prctl(PR_SET_NAME, title_);  // named as a copy until it has a checkpoint
 }
 
 ipc::ring_mark journaled_ends::releasable(bool urgent) noexcept {

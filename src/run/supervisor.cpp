@@ -343,17 +343,12 @@ bool supervisor::take_over(const worker_processes::child& c, const ipc::exit_sta
     // Its copies that never became (or no longer are) its checkpoint are this process's to collect.
     for (pid_t p : {j.forming.exchange(0), j.retiring.exchange(0)})
         if (p > 0 && p != e.checkpoint) copies_.push_back(p);
+    take_orphans(j);
     if (j.finished.load(std::memory_order_acquire)) return true;  // it had made all its output
-    // A copy takes over once: one that died before it made a checkpoint of its own leaves its
+    // A copy takes over once: one that died before it made its twin the checkpoint leaves the
     // twin, which holds the same state; when that one dies too, the state is lost.
     if (j.taken_from != e.checkpoint) j.taken_from = e.checkpoint, j.taken = 0;
-    pid_t copy = 0;
-    if (j.taken == 0) {
-        copy = e.checkpoint;
-    } else if (j.taken == 1) {
-        auto& t = j.twins[e.generation & 1];
-        copy = t.generation.load(std::memory_order_relaxed) == e.generation ? t.pid.exchange(0) : 0;
-    }
+    pid_t copy = j.taken == 0 ? e.checkpoint : j.taken == 1 ? j.take_twin(e.checkpoint) : 0;
     if (e.broken || restarts_left_[g] == 0 || (e.checkpoint != 0 && copy == 0)) return false;
     try {
         count_restart(c, status, e);
@@ -378,15 +373,24 @@ void supervisor::collect_copies() noexcept {
         group_journal& j = journals_[g];
         j.finished.store(1, std::memory_order_release);
         j.wake_copies();
-        for (pid_t p : {j.last().checkpoint, j.forming.load(), j.retiring.load(), j.twins[0].pid.load(),
-                        j.twins[1].pid.load()})
+        for (pid_t p : {j.last().checkpoint, j.forming.load(), j.retiring.load()})
             if (p > 0) copies_.push_back(p);
+        for (const auto& t : j.twins)
+            if (auto p = static_cast<pid_t>(t.load() & 0xffffffffu); p > 0) copies_.push_back(p);
+        take_orphans(j);
     }
     // Only those this process inherited are its children; waitpid leaves the others alone.
+    std::sort(copies_.begin(), copies_.end());
+    copies_.erase(std::unique(copies_.begin(), copies_.end()), copies_.end());
     for (pid_t p : copies_)
         while (::waitpid(p, nullptr, 0) < 0 && errno == EINTR) {
         }
     copies_.clear();
+}
+
+void supervisor::take_orphans(group_journal& j) noexcept {
+    for (auto& o : j.orphans)
+        if (pid_t p = o.exchange(0, std::memory_order_acquire); p > 0) copies_.push_back(p);
 }
 
 bool supervisor::replace(const worker_processes::child& c, const ipc::exit_status& status) noexcept {

@@ -81,17 +81,24 @@ struct alignas(64) group_journal {
     std::atomic<std::int32_t> ready{0};       ///< the last copy that has its twin and its name
     std::atomic<std::int32_t> retiring{0};    ///< the copy before the last, told to leave
     /// Each copy forks a twin of itself at once, which takes over when the copy that took over
-    /// died before it could make its own checkpoint: by the generation's parity (a copy whose
-    /// process died before journaling it must not overwrite the journaled one's).
-    struct twin_of {
-        std::atomic<std::int32_t> pid{0};
-        std::atomic<std::uint32_t> generation{0};
-    } twins[2];
+    /// died before it could make the twin its checkpoint: {copy, twin} pids in one word (see
+    /// twin_pair), so the supervisor takes only the twin of the copy it resumed. Two slots: a
+    /// copy writes the one that does not name the journal's checkpoint.
+    std::atomic<std::uint64_t> twins[2] = {};
+    /// Copies and twins that leave after their parent died (so they are the supervisor's
+    /// children) note themselves here first, for the supervisor to collect.
+    std::atomic<std::int32_t> orphans[16] = {};
     std::atomic<std::uint32_t> finished{0};   ///< the process made all its output: its copies leave
     /// The supervisor's: the checkpoint it took over from last (its copy's pid), and how many of
     /// its two processes (the copy, then its twin) it told to take over.
     std::int32_t taken_from = 0;
     std::uint32_t taken = 0;
+
+    static std::uint64_t twin_pair(std::int32_t copy, std::int32_t twin) noexcept {
+        return std::uint64_t{static_cast<std::uint32_t>(copy)} << 32 | static_cast<std::uint32_t>(twin);
+    }
+    /// The twin of `copy` from its slot (taking it out), or 0.
+    std::int32_t take_twin(std::int32_t copy) noexcept;
 
     const journal_entry& last() const noexcept { return entries[seq.load(std::memory_order_acquire) & 1]; }
     /// The last entry, read while the process may write the next one.
@@ -151,9 +158,10 @@ private:
     /// leaves once a later checkpoint than `generation`'s is journaled.
     void wait_as_copy(std::uint32_t generation) noexcept;
     void take_over() noexcept;
-    /// In a copy: clears its twin's slot (of the copy's `generation`) when the twin leaves or
-    /// becomes the checkpoint.
-    void forget_twin(std::uint32_t generation) noexcept;
+    /// In a copy: notes its twin in a slot, and clears it when the twin leaves or becomes the
+    /// checkpoint.
+    void note_twin() noexcept;
+    void forget_twin() noexcept;
 
     group_journal& j_;
     ipc::consumer_cursor& in_;

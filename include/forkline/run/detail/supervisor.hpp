@@ -114,6 +114,8 @@ private:
     /// After every worker is reaped: the copies of checkpointed processes that this process
     /// inherited when their process died leave, and are collected.
     void collect_copies() noexcept;
+    /// Adds the copies that noted themselves as orphans in `j` to those to collect.
+    void take_orphans(group_journal& j) noexcept;
     /// The restarts' seconds lost, as far as the replacements' journals tell.
     void time_restarts() noexcept;
     void fill_report() noexcept;
