@@ -245,9 +245,9 @@ void journaled_ends::note_twin() noexcept {
     for (;;) {
         // Not the slot of the journal's checkpoint, which may yet take over and need its twin.
         const std::int32_t current = j_.read().checkpoint;
-        auto& slot = j_.twins[static_cast<std::int32_t>(j_.twins[0].load() >> 32) == current ? 1 : 0];
+        auto& slot = j_.twins[group_journal::copy_of(j_.twins[0].load()) == current ? 1 : 0];
         std::uint64_t seen = slot.load(std::memory_order_acquire);
-        if (static_cast<std::int32_t>(seen >> 32) == current && current != 0) continue;  // it moved
+        if (group_journal::copy_of(seen) == current && current != 0) continue;  // it moved
         if (slot.compare_exchange_strong(seen, mine, std::memory_order_acq_rel)) return;
     }
 }
@@ -264,8 +264,7 @@ void journaled_ends::forget_twin() noexcept {
 std::int32_t group_journal::take_twin(std::int32_t copy) noexcept {
     for (auto& slot : twins) {
         std::uint64_t seen = slot.load(std::memory_order_acquire);
-        if (copy != 0 && static_cast<std::int32_t>(seen >> 32) == copy && slot.compare_exchange_strong(seen, 0))
-            return static_cast<std::int32_t>(seen & 0xffffffffu);
+        if (copy != 0 && copy_of(seen) == copy && slot.compare_exchange_strong(seen, 0)) return twin_of(seen);
     }
     return 0;
 }

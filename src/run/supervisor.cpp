@@ -376,7 +376,7 @@ void supervisor::collect_copies() noexcept {
         for (pid_t p : {j.last().checkpoint, j.forming.load(), j.retiring.load()})
             if (p > 0) copies_.push_back(p);
         for (const auto& t : j.twins)
-            if (auto p = static_cast<pid_t>(t.load() & 0xffffffffu); p > 0) copies_.push_back(p);
+            if (pid_t p = group_journal::twin_of(t.load()); p > 0) copies_.push_back(p);
         take_orphans(j);
     }
     // Only those this process inherited are its children; waitpid leaves the others alone.

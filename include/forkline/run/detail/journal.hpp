@@ -97,6 +97,8 @@ struct alignas(64) group_journal {
     static std::uint64_t twin_pair(std::int32_t copy, std::int32_t twin) noexcept {
         return std::uint64_t{static_cast<std::uint32_t>(copy)} << 32 | static_cast<std::uint32_t>(twin);
     }
+    static std::int32_t copy_of(std::uint64_t pair) noexcept { return static_cast<std::int32_t>(pair >> 32); }
+    static std::int32_t twin_of(std::uint64_t pair) noexcept { return static_cast<std::int32_t>(pair & 0xffffffffu); }
     /// The twin of `copy` from its slot (taking it out), or 0.
     std::int32_t take_twin(std::int32_t copy) noexcept;
 
