@@ -87,13 +87,16 @@ protected:
     ~ring_journal() = default;
 };
 
+/// How much one side hands a lightly sleeping other side at a time: a 256th of the ring.
+constexpr std::uint64_t light_step(std::uint64_t capacity) noexcept { return std::max<std::uint64_t>(capacity / 256, 1); }
+
 /// Bookkeeping shared by both producer kinds: free space, batching, waiting, closing.
 class producer_cursor {
 public:
     /// `data`: the ring's slots or bytes, `unit` bytes per slot (1 for a byte ring).
     producer_cursor(ring_control& c, void* data, std::size_t unit, const wait_policy& p) noexcept
         : c_(&c), readable_(c.readable), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)),
-          data_(static_cast<std::byte*>(data)), unit_(unit) {}
+          light_step_(light_step(c.capacity)), data_(static_cast<std::byte*>(data)), unit_(unit) {}
     producer_cursor(const producer_cursor&) = delete;
     producer_cursor& operator=(const producer_cursor&) = delete;
 
@@ -124,7 +127,7 @@ public:
     /// input items, so a stage busy with input it drops still hands over what it made).
     FORKLINE_HOT void nudge() noexcept {
         if (head_ != published_ && readable_->sleeping.load(std::memory_order_relaxed) != waiter::awake) [[unlikely]]
-            flush(false);
+            publish_now();
     }
     /// Ends the stream: flushes, then tells the consumer nothing more will come.
     void close() noexcept {
@@ -217,7 +220,14 @@ protected:
         if (head_ - signalled_ >= batch_ || readable_->sleeping.load(std::memory_order_relaxed)) [[unlikely]]
             publish_now();
     }
-    FORKLINE_COLD void publish_now() noexcept { flush(head_ - signalled_ >= batch_); }
+    /// A light sleeper looks again within a millisecond and only a full batch wakes it, so what
+    /// counts is what it finds then: it is published to every light_step_ units, not after each
+    /// record (which costs a fence per record when the consumer is the faster side).
+    FORKLINE_COLD void publish_now() noexcept {
+        bool full = head_ - signalled_ >= batch_;
+        if (!full && head_ - published_ < light_step_ && readable_->sleeping.load(std::memory_order_relaxed) == waiter::light) return;
+        flush(full);
+    }
     /// One more record written: always counted here (a journal numbers items by it), shown in the
     /// ring's shared counts unless FORKLINE_LIVE_COUNTS is 0.
     void count_record() noexcept { ++records_; }
@@ -225,7 +235,7 @@ protected:
     ring_control* c_;
     waiter* readable_;  ///< c_->readable, read on every item
     const wait_policy* policy_;
-    std::uint64_t cap_, mask_, batch_;
+    std::uint64_t cap_, mask_, batch_, light_step_;
     std::uint64_t head_ = 0, published_ = 0, tail_cache_ = 0;
     std::uint64_t signalled_ = 0;  ///< head at the last urgent flush: batches count from here
     std::uint64_t records_ = 0;    ///< records written (a byte ring's; published with head)
@@ -241,7 +251,8 @@ protected:
 class consumer_cursor {
 public:
     consumer_cursor(ring_control& c, const wait_policy& p) noexcept
-        : c_(&c), writable_(c.writable), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)) {}
+        : c_(&c), writable_(c.writable), policy_(&p), cap_(c.capacity), mask_(c.capacity - 1), batch_(std::max<std::uint64_t>(c.capacity / 16, 1)),
+          light_step_(light_step(c.capacity)) {}
     consumer_cursor(const consumer_cursor&) = delete;
     consumer_cursor& operator=(const consumer_cursor&) = delete;
 
@@ -386,7 +397,12 @@ protected:
         if (tail_ - signalled_ >= batch_ || writable_->sleeping.load(std::memory_order_relaxed)) [[unlikely]]
             release_now();
     }
-    FORKLINE_COLD void release_now() noexcept { release(tail_ - signalled_ >= batch_); }
+    /// Room goes back to a light sleeper every light_step_ units (see producer_cursor::publish_now).
+    FORKLINE_COLD void release_now() noexcept {
+        bool full = tail_ - signalled_ >= batch_;
+        if (!full && tail_ - released_ < light_step_ && writable_->sleeping.load(std::memory_order_relaxed) == waiter::light) return;
+        release(full);
+    }
     /// One more record read: always counted here (a journal numbers items by it), shown in the
     /// ring's shared counts unless FORKLINE_LIVE_COUNTS is 0.
     void count_record() noexcept { ++records_; }
@@ -395,7 +411,7 @@ protected:
     waiter* writable_;  ///< c_->writable, read on every item (never_sleeps_ when journaled)
     static inline waiter never_sleeps_{};
     const wait_policy* policy_;
-    std::uint64_t cap_, mask_, batch_;
+    std::uint64_t cap_, mask_, batch_, light_step_;
     std::uint64_t tail_ = 0, released_ = 0, head_cache_ = 0;
     std::uint64_t signalled_ = 0;  ///< tail at the last urgent release: batches count from here
     std::uint64_t records_ = 0;    ///< records read (a byte ring's; released with tail)

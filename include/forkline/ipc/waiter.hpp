@@ -75,9 +75,10 @@ inline void cpu_relax() noexcept {
 /// `seq` is the futex word.
 ///
 /// A sleeper first sleeps *lightly*: at most a millisecond, and the other side wakes it only for
-/// a full batch or the end of the stream (it publishes what it has either way, so the light
-/// sleeper finds it when it wakes). A sleeper that found nothing after a light sleep sleeps
-/// *deeply*, and the first item wakes it. So a stage fed slowly wakes about a thousand times a
+/// a full batch or the end of the stream (it publishes what it has every 256th of the ring
+/// either way, so the light sleeper finds nearly all of it when it wakes). A sleeper that found
+/// nothing after a light sleep sleeps *deeply*, and the next item or nudge wakes it, with what
+/// was left unpublished. So a stage fed slowly wakes about a thousand times a
 /// second at most, however many items arrive, and an idle one wakes on the first item.
 struct alignas(64) waiter {
     /// hungry: spinning for a while already; the other side then publishes at once (without a
