@@ -563,3 +563,34 @@ TEST_CASE("random SIGKILLs of a source and of checkpointed replicas change nothi
     CHECK(kills > 0);
     CHECK(no_children_left());
 }
+
+TEST_CASE("replicas that options::adaptive feeds or leaves asleep are replaced alike", "[run][restarts][chaos]") {
+    // iota | parallel(work) | to_vector with adaptive sizing from the spare cores: the replicas are
+    // replaceable whether the dispatcher feeds them or not, and are killed every few milliseconds, from before the
+    // warm-up ends to the end of the run; ordered and not.
+    const long n = address_sanitized ? 100'000 : 300'000;
+    auto mix = [](long x) {
+        unsigned long h = static_cast<unsigned long>(x);
+        for (int k = 0; k < 500; ++k) h = h * 6364136223846793005UL + 1442695040888963407UL;
+        return std::pair{x, h};
+    };
+    auto work = fl::named("work", fl::map(mix));
+    std::vector<std::pair<long, unsigned long>> want;
+    for (long x = 0; x < n; ++x) want.push_back(mix(x));
+    for (bool ordered : {true, false}) {
+        fl::run_report report;
+        fl::options o{.report = &report, .parallel = fl::spare_cores, .adaptive = true, .restarts = 100000,
+                      .poison_after = 100000};
+        random_killer killer({"fl:work["}, ordered ? 3u : 4u);
+        auto out = ordered ? fl::run(fl::iota(0L, n) | fl::parallel(work) | fl::to_vector(), o)
+                           : fl::run(fl::iota(0L, n) | fl::parallel(work, fl::unordered) | fl::to_vector(), o);
+        const int killed = killer.stop();
+        if (!ordered) std::sort(out.begin(), out.end());
+        INFO("ordered " << ordered << ", " << killed << " kills, " << report.restarts.size() << " restarts");
+        CHECK(out == want);
+        CHECK(killed > 0);
+        CHECK(report.restarts.size() <= static_cast<std::size_t>(killed));
+        CHECK(!report.adapted.empty());
+    }
+    CHECK(no_children_left());
+}
