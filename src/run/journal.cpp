@@ -60,6 +60,7 @@ bool journaled_ends::resume() {
         in_.set_batch(batch);
         in_.keep_journal(this);
         out_.keep_journal(this);
+        arm_careful();
         return false;
     }
     // Journal entries come a batch apart, and a batch starts at one item: it doubles while
@@ -84,8 +85,55 @@ bool journaled_ends::resume() {
 }
 
 void journaled_ends::set_aside_done() noexcept {
-    commit();  // past the item: a replacement of this process does not set aside another
-    j_.set_aside.store(0, std::memory_order_release);
+    std::uint64_t item = j_.set_aside.load(std::memory_order_acquire);
+    // Past the item: a replacement of this process does not set aside another.
+    if (checkpoints_)
+        checkpoint();  // a copy made here that takes over later comes back here, past a new one
+    else
+        commit();
+    j_.set_aside.compare_exchange_strong(item, 0, std::memory_order_acq_rel);
+    if (careful_) note_attempt();
+}
+
+bool journaled_ends::take_set_aside() noexcept {
+    if (!checkpoints_ || !in_.stopped()) return false;
+    in_.stop_before(ipc::consumer_cursor::none);
+    return true;
+}
+
+void journaled_ends::arm_careful() noexcept {
+    // A copy holds the state its process had at the checkpoint, careful or not then. What the
+    // dead one passed it did not die on: the replacement goes through that at full speed.
+    const ipc::ring_mark at = in_.done();
+    if (j_.careful_until > at.pos) {
+        if (!careful_ && !watching_) batch_ = in_.batch();
+        watching_ = true;
+        careful_from_ = j_.careful_from;
+        careful_until_ = j_.careful_until;
+    }
+    const std::uint64_t aside = j_.set_aside.load(std::memory_order_acquire);
+    in_.stop_before(aside != 0 && aside - 1 >= at.pos ? aside - 1 : ipc::consumer_cursor::none);
+    if (watching_) note_attempt();
+}
+
+void journaled_ends::note_attempt() noexcept {
+    const ipc::ring_mark at = in_.done();
+    if (at.pos >= careful_until_) {
+        if (careful_) in_.set_batch(batch_);
+        careful_ = watching_ = false;
+        j_.attempt.store(0, std::memory_order_relaxed);
+        return;
+    }
+    // Careful from the batch that reaches the range on: the input hands room back, and so
+    // notes the next item, after each one.
+    if (!careful_ && at.pos + batch_ > careful_from_) {
+        careful_ = true;
+        in_.set_batch(1);
+    }
+    if (!careful_) return;
+    j_.attempt_records = at.records;
+    j_.attempt_out = out_.written().pos;
+    j_.attempt.store(at.pos + 1, std::memory_order_release);
 }
 
 void journaled_ends::commit() noexcept {
@@ -115,7 +163,13 @@ void journaled_ends::commit() noexcept {
 }
 
 void journaled_ends::waiting(bool on) noexcept {
-    if (careful_) j_.attempt.store(on ? 0 : now_.in.pos + 1, std::memory_order_relaxed);
+    if (!careful_) return;
+    if (on)
+        j_.attempt.store(0, std::memory_order_relaxed);
+    else if (checkpoints_)
+        note_attempt();
+    else
+        j_.attempt.store(now_.in.pos + 1, std::memory_order_relaxed);
 }
 
 void journaled_ends::pace() noexcept {
@@ -294,6 +348,7 @@ void journaled_ends::take_over() noexcept {
         now_.checkpoint = 0;  // used up
         checkpoint();
     }
+    arm_careful();
     ::prctl(PR_SET_NAME, title_);  // named as a copy until it has a checkpoint
 }
 
@@ -301,6 +356,18 @@ ipc::ring_mark journaled_ends::releasable(bool urgent) noexcept {
     if (committing_ || holding_) return streaming_ ? in_.read_so_far() : now_.in;
     if (streaming_ && in_.done().pos != in_.read_so_far().pos) return in_.read_so_far();  // inside a long record
     if (checkpoints_) {
+        // What it passed, and how far its next batch may go: a death is on an item in between.
+        const std::uint64_t at = in_.done().pos;
+        j_.passed = at;
+        j_.reach = at + in_.batch();
+        if (watching_) {
+            note_attempt();
+            // It looks whether a checkpoint is due once a batch, as when it is not careful (a
+            // producer that waits for room would have it fork after every item), and whenever
+            // it has read all it knows of (it may sleep next, and must not hold that room then).
+            if (careful_ && at - looked_ < batch_ && in_.readable_now() > 0) return now_.in;
+            looked_ = at;
+        }
         if (checkpoint_due()) checkpoint();
         return now_.in;
     }

@@ -318,6 +318,36 @@ void supervisor::on_exit(void* self, const worker_processes::child& c, const ipc
                       .code = status.code});
 }
 
+bool supervisor::count_death(const worker_processes::child& c, const ipc::exit_status& status, group_journal& j,
+                             bool on_item, std::uint64_t pos, std::uint64_t item, bool partly_out) {
+    const std::size_t g = c.group;
+    // A death counts against an item only when the process was on it (a careful replacement);
+    // poison_after in a row there make it poison.
+    j.deaths_here = !on_item ? 0 : j.death_pos == pos ? j.deaths_here + 1 : 1;
+    j.death_pos = on_item ? pos : ~std::uint64_t{0};
+    if (j.deaths_here < plan_.restarts().poison_after) return true;
+    const std::size_t stage = records_[g].stage.load(std::memory_order_relaxed);
+    // Part of its output published already cannot be taken back: then it fails the run. So can
+    // an item of a fused chain: what a death names is the first element's input, which the
+    // later elements may be done with (they take it a batch at a time).
+    const bool fused = plan_.groups()[g].stages.size() > 1;
+    if (plan_.restarts().poison == poison_policy::fail || partly_out || fused) {
+        failures_.fail({.kind = failure_kind::crash,
+                        .group = g,
+                        .stage = stage,
+                        .pid = static_cast<int>(c.pid),
+                        .signal = status.signal,
+                        .code = status.code,
+                        .item = item,
+                        .times = j.deaths_here});
+        return false;
+    }
+    set_aside_.push_back({plan_.label(g, stage), item, status.signal, status.code});
+    j.set_aside.store(pos + 1, std::memory_order_release);
+    j.deaths_here = 0;
+    return true;
+}
+
 void supervisor::count_restart(const worker_processes::child& c, const ipc::exit_status& status,
                                const journal_entry& e) {
     const std::size_t g = c.group;
@@ -351,6 +381,20 @@ bool supervisor::take_over(const worker_processes::child& c, const ipc::exit_sta
     pid_t copy = j.taken == 0 ? e.checkpoint : j.taken == 1 ? j.take_twin(e.checkpoint) : 0;
     if (e.broken || restarts_left_[g] == 0 || (e.checkpoint != 0 && copy == 0)) return false;
     try {
+        if (plan_.groups()[g].stages.front() != 0) {  // not a source: it has an input
+            // A careful replacement notes the item it is on, the records before it and where
+            // its output began.
+            const std::size_t in_ring = plan_.rings_to(g).front();
+            const std::uint64_t attempt = j.attempt.load(std::memory_order_acquire);
+            const std::uint64_t pos = attempt - 1;
+            const std::uint64_t item = plan_.rings()[in_ring].fixed_slots ? pos : j.attempt_records;
+            if (!count_death(c, status, j, attempt != 0, pos, item, attempt != 0 && e.out > j.attempt_out)) return true;
+            // Its replacement notes each item between what the dead one passed and what it may
+            // have read.
+            j.careful_from = j.passed;
+            j.careful_until = std::min(j.reach, rings_[in_ring]->head.load(std::memory_order_acquire));
+            j.attempt.store(0, std::memory_order_relaxed);
+        }
         count_restart(c, status, e);
         if (copy == 0) {  // none yet (or a source): a fresh fork starts from the beginning
             start(g, bodies_[g].fn, bodies_[g].arg);
@@ -404,39 +448,11 @@ bool supervisor::replace(const worker_processes::child& c, const ipc::exit_statu
     if (e.broken || restarts_left_[g] == 0) return false;
     try {
         const std::size_t in_ring = plan_.rings_to(g).front();
-        const std::size_t stage = records_[g].stage.load(std::memory_order_relaxed);
-        const std::string name = plan_.label(g, stage);
-        // A death counts against an item only when the process was on it, journaling each item
-        // (a careful replacement); two in a row there make it poison.
-        if (j->attempt.load(std::memory_order_relaxed) == e.in.pos + 1)
-            j->deaths_here = j->death_pos == e.in.pos ? j->deaths_here + 1 : 1;
-        else
-            j->deaths_here = 0;
-        j->death_pos = e.in.pos;
-        // Items are slots in a slot ring; a byte ring counts its records.
-        const bool slots = plan_.rings()[in_ring].fixed_slots;
-        const std::uint64_t item = slots ? e.in.pos : e.in.records;
-        if (j->deaths_here >= plan_.restarts().poison_after) {
-            // Part of its output published already cannot be taken back: then it fails the run.
-            // So can an item of a fused chain: its process journals only between batches, so a
-            // death names a batch's first item rather than the one it died on.
-            bool partly_out = e.out > e.out_base.pos;
-            bool fused = plan_.groups()[g].stages.size() > 1;
-            if (plan_.restarts().poison == poison_policy::fail || partly_out || fused) {
-                failures_.fail({.kind = failure_kind::crash,
-                                .group = g,
-                                .stage = stage,
-                                .pid = static_cast<int>(c.pid),
-                                .signal = status.signal,
-                                .code = status.code,
-                                .item = item,
-                                .times = j->deaths_here});
-                return true;
-            }
-            set_aside_.push_back({name, item, status.signal, status.code});
-            j->set_aside.store(e.in.pos + 1, std::memory_order_release);
-            j->deaths_here = 0;
-        }
+        // A careful replacement journals each item: the journal's input position is the item
+        // it is on. Items are slots in a slot ring; a byte ring counts its records.
+        const bool on_item = j->attempt.load(std::memory_order_relaxed) == e.in.pos + 1;
+        const std::uint64_t item = plan_.rings()[in_ring].fixed_slots ? e.in.pos : e.in.records;
+        if (!count_death(c, status, *j, on_item, e.in.pos, item, e.out > e.out_base.pos)) return true;
         count_restart(c, status, e);
         // The replacement journals each item up to what the dead one could have read.
         j->careful_until = rings_[in_ring]->head.load(std::memory_order_acquire);

@@ -289,7 +289,7 @@ TEST_CASE("a partition_by replica that reduces is resumed from its checkpoint", 
 
 TEST_CASE("a checkpoint that is gone with its process ends the run", "[run][restarts][checkpoint]") {
     // A stateful stage that crashes on one item every time: each copy that takes over dies on it
-    // again, until the restarts are used up.
+    // again, until the restarts are used up (before it counts as poison).
     auto p = fl::iota(0L, 100'000L) | fl::map([n = 0L](long x) mutable {
                  if (x == 50'000) ::raise(SIGKILL);
                  return x + n++;
@@ -297,7 +297,7 @@ TEST_CASE("a checkpoint that is gone with its process ends the run", "[run][rest
              fl::to_vector();
     fl::run_report report;
     try {
-        fl::run(p, fl::options{.fuse = false, .report = &report, .restarts = 3, .checkpoint_items = 1000});
+        fl::run(p, fl::options{.fuse = false, .report = &report, .restarts = 3, .checkpoint_items = 1000, .poison_after = 100});
         FAIL("the run went on");
     } catch (const fl::stage_crashed& e) {
         CHECK(e.stage() == "map");
@@ -419,6 +419,72 @@ TEST_CASE("an item that crashes its stage every time is set aside, or fails the 
             CHECK(std::string(e.what()).find("on item 654321 of its input, the 2nd time in a row on that item") !=
                   std::string::npos);
         }
+    }
+    CHECK(no_children_left());
+}
+
+TEST_CASE("an item that crashes a process that keeps state every time is set aside, or fails the run naming it",
+          "[run][restarts][checkpoint]") {
+    // A running sum in a mutable lambda, checkpointed every 10000 items: its copy takes over,
+    // notes each item it is on, dies on the same one again, and the next copy stops in front of
+    // it. Without the item the sums after it are smaller.
+    constexpr long n = 1'000'000, bad = 654'321;
+    auto sums_without = [](long count, long skip) {
+        std::vector<long> v;
+        long sum = 0;
+        for (long i = 0; i < count; ++i)
+            if (i != skip) v.push_back(sum += i);
+        return v;
+    };
+    auto running = [](long x) {
+        return [x, sum = 0L](long y) mutable {
+            if (y == x) ::raise(SIGSEGV);
+            return sum += y;
+        };
+    };
+    auto p = fl::iota(0L, n) | fl::map(running(bad)) | fl::to_vector();
+    fl::options o{.fuse = false, .restarts = 5, .checkpoint_items = 10'000};
+    SECTION("skip") {
+        fl::run_report report;
+        o.report = &report;
+        o.poison = fl::poison_policy::skip;
+        CHECK(fl::plan(p, o).describe().find("resumed from a checkpoint: map") != std::string::npos);
+        auto out = fl::run(p, o);
+        CHECK(out == sums_without(n, bad));
+        REQUIRE(report.set_aside.size() == 1);
+        CHECK(report.set_aside[0].stage == "map");
+        CHECK(report.set_aside[0].position == static_cast<std::uint64_t>(bad));
+        CHECK(is_signal(report.set_aside[0].signal, SIGSEGV));
+        CHECK(report.restarts.size() == 3);  // the first death, then poison_after (2) on the item
+    }
+    SECTION("fail") {
+        try {
+            fl::run(p, o);
+            FAIL("the run went on");
+        } catch (const fl::stage_crashed& e) {
+            CHECK(e.stage() == "map");
+            CHECK(e.item() == static_cast<std::uint64_t>(bad));
+        }
+    }
+    SECTION("skip, in a partition_by replica that reads encoded records") {
+        // Odd numbers go to replica 1: the bad one is item (bad - 1) / 2 of its input.
+        fl::run_report report;
+        o.report = &report;
+        o.poison = fl::poison_policy::skip;
+        auto q = fl::iota(0L, n) | fl::map([](long x) { return std::to_string(x); }) |
+                 fl::partition_by(2, [](const std::string& s) { return (s.back() - '0') % 2; },
+                                  fl::map([f = running(bad)](const std::string& s) mutable { return f(std::stol(s)); })) |
+                 fl::to_vector();
+        auto out = fl::run(q, o);
+        std::sort(out.begin(), out.end());
+        std::vector<long> want;
+        long even = 0, odd = 0;
+        for (long i = 0; i < n; ++i)
+            if (i != bad) want.push_back(i % 2 ? odd += i : even += i);
+        std::sort(want.begin(), want.end());
+        CHECK(out == want);
+        REQUIRE(report.set_aside.size() == 1);
+        CHECK(report.set_aside[0].position == static_cast<std::uint64_t>((bad - 1) / 2));
     }
     CHECK(no_children_left());
 }

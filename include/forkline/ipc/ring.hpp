@@ -295,14 +295,27 @@ public:
         done_ = tail_;
         done_records_ = records_;
     }
+    /// A replacement that sets an item aside stops in front of it: from ring position `pos` on
+    /// nothing is readable (fill reports the end of the stream there) until stop_before(none).
+    static constexpr std::uint64_t none = ~std::uint64_t{0};
+    void stop_before(std::uint64_t pos) noexcept {
+        stop_ = pos;
+        clamp_to_stop();
+    }
+    /// True when reading stands at the stop.
+    bool stopped() const noexcept { return stop_ != none && tail_ == stop_; }
     /// A replacement takes up a dead consumer's side: it reads again from `at`.
     void resume_at(ring_mark at) noexcept {
         tail_ = released_ = signalled_ = done_ = at.pos;
         records_ = done_records_ = at.records;
-        head_cache_ = c_->head.load(std::memory_order_acquire);
+        load_head();
     }
 
 private:
+    /// A journaled side hands room back only as far as its journal says, often nothing new: it
+    /// then wakes the producer only for room it handed back without waking it (a careful
+    /// replacement releases after every item, and a producer woken each time for nothing would
+    /// cost a context switch an item).
     FORKLINE_COLD void release_journaled(bool urgent) noexcept {
         ring_mark to = journal_->releasable(urgent);
         if (urgent) signalled_ = tail_;
@@ -310,8 +323,11 @@ private:
             if constexpr (FORKLINE_LIVE_COUNTS) c_->records_read.store(to.records, std::memory_order_relaxed);
             c_->tail.store(to.pos, std::memory_order_release);
             released_ = to.pos;
-        } else if (!urgent) {
+            quiet_ = !urgent;
+        } else if (!urgent || !quiet_) {
             return;
+        } else {
+            quiet_ = false;
         }
         c_->writable->notify(urgent);
     }
@@ -343,14 +359,14 @@ public:
     /// True when n units are readable now; never waits (for a collector that serves several rings).
     bool try_fill(std::uint64_t n) noexcept {
         if (available() >= n) return true;
-        head_cache_ = c_->head.load(std::memory_order_acquire);
+        load_head();
         return available() >= n;
     }
     /// True when the producer closed the ring and everything in it was read (which is then
     /// released, so the ring's counts are whole).
     bool finished() noexcept {
         if (!c_->closed.load(std::memory_order_acquire)) return false;
-        head_cache_ = c_->head.load(std::memory_order_acquire);
+        load_head();
         if (available() != 0) return false;
         if (tail_ != released_) release(false);
         return true;
@@ -364,7 +380,8 @@ protected:
     }
     FORKLINE_COLD bool fill_slow(std::uint64_t n) {
         check_abort(*policy_);
-        head_cache_ = c_->head.load(std::memory_order_acquire);
+        if (stopped()) [[unlikely]] return false;
+        load_head();
         if (available() >= n) return true;
         for (;;) {
             release();
@@ -374,16 +391,25 @@ protected:
             bool asked = false;
             c_->readable->wait(
                 [&] {
-                    head_cache_ = c_->head.load(std::memory_order_acquire);
+                    load_head();
                     if (available() >= n) return true;
                     if (journal_ && !held && producer_wants_room()) return asked = true;
                     if (!c_->closed.load(std::memory_order_acquire)) return false;
-                    head_cache_ = c_->head.load(std::memory_order_acquire);
+                    load_head();
                     return true;
                 },
                 *policy_);
             if (!asked || available() >= n) return available() >= n;
         }
+    }
+    /// The producer's head, as far as the stop (see stop_before).
+    void load_head() noexcept {
+        head_cache_ = c_->head.load(std::memory_order_acquire);
+        if (stop_ != none) [[unlikely]]
+            clamp_to_stop();
+    }
+    void clamp_to_stop() noexcept {
+        if (stop_ != none && stop_ >= tail_ && head_cache_ > stop_) head_cache_ = stop_;
     }
     FORKLINE_HOT void advance(std::uint64_t n) noexcept {
         tail_ += n;
@@ -416,6 +442,8 @@ protected:
     std::uint64_t signalled_ = 0;  ///< tail at the last urgent release: batches count from here
     std::uint64_t records_ = 0;    ///< records read (a byte ring's; released with tail)
     std::uint64_t done_ = 0, done_records_ = 0;  ///< see item_done
+    std::uint64_t stop_ = none;                  ///< see stop_before
+    bool quiet_ = false;  ///< a journaled side handed room back without waking the producer
     ring_journal* journal_ = nullptr;
 };
 

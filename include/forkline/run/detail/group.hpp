@@ -141,12 +141,14 @@ public:
         } else if constexpr (A < n) {
             auto& runner = *slot<A>().runner;  // looked up once: the loops below are the hot path
             at(A);
-            if constexpr (sink_element<element_t<A>>) {
-                std::visit([&](auto& in) { in.drain([&runner](edge_t<A - 1>&& x) { runner.push(std::move(x)); }, none_); },
-                           *input<A>());
-            } else {
-                std::visit([&](auto& in, auto& out) { through(in, runner, out); }, *input<A>(), *slot<A>().out);
-            }
+            do {
+                if constexpr (sink_element<element_t<A>>) {
+                    std::visit([&](auto& in) { in.drain([&runner](edge_t<A - 1>&& x) { runner.push(std::move(x)); }, none_); },
+                               *input<A>());
+                } else {
+                    std::visit([&](auto& in, auto& out) { through(in, runner, out); }, *input<A>(), *slot<A>().out);
+                }
+            } while (set_aside<A>());
             finish_from<A>();
         } else {
             std::visit([&](auto& in) { in.drain([&](last_t&& x) { stream_.push_back(std::move(x)); }, none_); },
@@ -376,14 +378,29 @@ private:
         }
         in_policy_.before_sleep = &flush_and_release<A>;
         in_policy_.after_sleep = out_policy_.after_sleep = &woken;
-        if (journal_->resume()) {
-            std::visit(
-                [](auto& c, auto& o) {
-                    if constexpr (requires { c.skip_one(o); }) c.skip_one(o);
-                },
-                *input<A>(), *slot<A>().out);
-            journal_->set_aside_done();
+        if (journal_->resume()) skip_input<A>();
+    }
+
+    /// A checkpointed process's loop ended in front of an item to set aside: it reads the item,
+    /// drops it, and goes on (true), or its input ended (false).
+    template <std::size_t A>
+    bool set_aside() {
+        if constexpr (sink_element<element_t<A>>) {
+            return false;  // not journaled
+        } else {
+            if (!journal_ || !journal_->take_set_aside()) return false;
+            skip_input<A>();
+            return true;
         }
+    }
+    template <std::size_t A>
+    void skip_input() {
+        std::visit(
+            [](auto& c, auto& o) {
+                if constexpr (requires { c.skip_one(o); }) c.skip_one(o);
+            },
+            *input<A>(), *slot<A>().out);
+        journal_->set_aside_done();
     }
 
     template <class Fn>

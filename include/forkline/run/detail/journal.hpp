@@ -68,8 +68,14 @@ struct alignas(64) group_journal {
     std::uint64_t death_pos = ~std::uint64_t{0};
     std::uint32_t deaths_here = 0;
     /// The input position + 1 of the item a careful replacement is on (0: none), so a death
-    /// counts against an item only when the process was on it (not asleep on a ring).
+    /// counts against an item only when the process was on it (not asleep on a ring). A
+    /// checkpointed one notes with it the records before the item and where its output began.
     std::atomic<std::uint64_t> attempt{0};
+    std::uint64_t attempt_records = 0, attempt_out = 0;
+    /// A checkpointed process's input position at its last release, and how far its next batch
+    /// may read: the item a death is on lies in between, so its replacement is careful there
+    /// (careful_from to careful_until, set by the supervisor; a fresh fork's, careful_until only).
+    std::uint64_t passed = 0, reach = 0, careful_from = 0;
     /// Monotonic ns when the last replacement passed what its predecessor had published.
     std::atomic<std::uint64_t> caught_up_ns{0};
 
@@ -136,7 +142,11 @@ public:
     /// Takes up where the journal says (a fresh run's journal says: at the start), and watches
     /// both ends from now on. True when the item at the input position is to be set aside.
     bool resume();
-    /// The item set aside was read and dropped: journals past it.
+    /// A checkpointed process's input stops in front of an item to set aside (its loop ends
+    /// there): true once, then the input goes on, and the process reads the item and drops it.
+    bool take_set_aside() noexcept;
+    /// The item set aside was read and dropped: journals past it (a checkpointed process makes a
+    /// checkpoint past it, so a later death does not meet it again).
     void set_aside_done() noexcept;
     /// While set, the input hands back only what was journaled last (an element is in the middle
     /// of an item: the process sleeps on its output).
@@ -151,6 +161,10 @@ public:
 
 private:
     void commit() noexcept;
+    /// A checkpointed process after a death: it notes each item it is on until its input passes
+    /// what the dead one could have read, and stops in front of an item set aside.
+    void arm_careful() noexcept;
+    void note_attempt() noexcept;
     /// Sizes the input's batch after the time the last one took (see resume).
     void pace() noexcept;
     bool checkpoint_due() const noexcept;
@@ -174,6 +188,9 @@ private:
     std::uint64_t floor_ = 0;           ///< what a predecessor published: the output's replay ends here
     std::uint64_t careful_until_ = 0;   ///< journal after every item until the input is here
     std::uint64_t batch_ = 0;           ///< the input's batch, while careful
+    std::uint64_t looked_ = 0;          ///< ...and where a careful checkpointed one last looked for a checkpoint
+    std::uint64_t careful_from_ = 0;    ///< a checkpointed one is careful from here to careful_until_
+    bool watching_ = false;             ///< ...and its input has not passed careful_until_ yet
     std::uint64_t most_ = 1;            ///< the largest batch between two journal entries
     double last_cpu_ = 0;               ///< the process's CPU seconds at the last entry
     const checkpoint_policy* checkpoints_;

@@ -109,6 +109,12 @@ private:
     bool replace(const worker_processes::child& c, const ipc::exit_status& status) noexcept;
     /// ...for a checkpointed group: tells its last checkpoint to take over.
     bool take_over(const worker_processes::child& c, const ipc::exit_status& status) noexcept;
+    /// A death of a careful replacement on an item (`on_item`; at input position `pos`, item
+    /// number `item`) counts against it; after options::poison_after in a row it is set aside,
+    /// or it fails the run (false) under poison_policy::fail, when part of its output was
+    /// published (`partly_out`), or in a fused chain (which cannot say which item it was on).
+    bool count_death(const worker_processes::child& c, const ipc::exit_status& status, group_journal& j, bool on_item,
+                     std::uint64_t pos, std::uint64_t item, bool partly_out);
     /// Restart bookkeeping shared by both: the report, and one restart fewer left.
     void count_restart(const worker_processes::child& c, const ipc::exit_status& status, const journal_entry& e);
     /// After every worker is reaped: the copies of checkpointed processes that this process
