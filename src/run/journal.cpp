@@ -92,7 +92,6 @@ void journaled_ends::set_aside_done() noexcept {
     else
         commit();
     j_.set_aside.compare_exchange_strong(item, 0, std::memory_order_acq_rel);
-    if (careful_) note_attempt();
 }
 
 bool journaled_ends::take_set_aside() noexcept {
